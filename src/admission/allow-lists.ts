@@ -1,0 +1,65 @@
+import type { AdmissionPolicy } from "../config/config.js";
+import type { EcrRegistry } from "../registry/ecr-registry.js";
+import { ANNOTATION_ALLOWED_ACCOUNTS, ANNOTATION_ALLOWED_REGIONS } from "./annotations.js";
+import type { NamespaceMeta } from "./namespace-meta.js";
+
+interface Rule {
+  readonly field: "account" | "region";
+  readonly allowed: readonly string[];
+  readonly source: string;
+}
+
+function commaList(text: string | undefined): string[] {
+  return (text ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Server flags bound every namespace; namespace annotations can only narrow them further (a
+ * registry must pass both). An empty or absent list places no restriction at that level.
+ */
+function rulesFor(namespace: NamespaceMeta, policy: AdmissionPolicy): Rule[] {
+  const rules: Rule[] = [
+    { field: "account", allowed: policy.allowedAccounts, source: "--allowed-accounts" },
+    { field: "region", allowed: policy.allowedRegions, source: "--allowed-regions" },
+    {
+      field: "account",
+      allowed: commaList(namespace.annotations[ANNOTATION_ALLOWED_ACCOUNTS]),
+      source: `namespace ${namespace.name} annotation ${ANNOTATION_ALLOWED_ACCOUNTS}`,
+    },
+    {
+      field: "region",
+      allowed: commaList(namespace.annotations[ANNOTATION_ALLOWED_REGIONS]),
+      source: `namespace ${namespace.name} annotation ${ANNOTATION_ALLOWED_REGIONS}`,
+    },
+  ];
+  return rules.filter((rule) => rule.allowed.length > 0);
+}
+
+export interface AllowListResult {
+  readonly allowed: EcrRegistry[];
+  readonly warnings: string[];
+}
+
+export function applyAllowLists(
+  registries: readonly EcrRegistry[],
+  namespace: NamespaceMeta,
+  policy: AdmissionPolicy,
+): AllowListResult {
+  const rules = rulesFor(namespace, policy);
+  const allowed: EcrRegistry[] = [];
+  const warnings: string[] = [];
+  for (const registry of registries) {
+    const broken = rules.find((rule) => !rule.allowed.includes(registry[rule.field]));
+    if (broken) {
+      warnings.push(
+        `ecr-webhook: no credentials for ${registry.host}: ${broken.field} ${registry[broken.field]} is not allowed by ${broken.source}`,
+      );
+    } else {
+      allowed.push(registry);
+    }
+  }
+  return { allowed, warnings };
+}

@@ -1,0 +1,9 @@
+/** The API of this webhook as users see it: every label and annotation key it reads. */
+export const ANNOTATION_INJECT = "ecr-webhook.io/inject";
+export const ANNOTATION_ACCOUNT = "ecr-webhook.io/account";
+export const ANNOTATION_REGION = "ecr-webhook.io/region";
+export const ANNOTATION_ALLOWED_ACCOUNTS = "ecr-webhook.io/allowed-accounts";
+export const ANNOTATION_ALLOWED_REGIONS = "ecr-webhook.io/allowed-regions";
+
+export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "ecr-webhook";

@@ -1,0 +1,105 @@
+import type { Operation } from "fast-json-patch";
+import type { AdmissionPolicy } from "../config/config.js";
+import { defaultRegistryFor, type EcrRegistry } from "../registry/ecr-registry.js";
+import { applyAllowLists } from "./allow-lists.js";
+import { ANNOTATION_INJECT } from "./annotations.js";
+import type { NamespaceMeta } from "./namespace-meta.js";
+import { imagePullSecretsPatch } from "./patch.js";
+import { podAnnotations, registriesForPod } from "./pod-registries.js";
+import type { AdmissionRequest } from "./review.js";
+
+export type Target = "Pod" | "ServiceAccount";
+
+/** The outcome of one review, as plain data: nothing here has touched the network. */
+export type Decision =
+  | { readonly action: "skip"; readonly reason: string; readonly warnings: readonly string[] }
+  | {
+      readonly action: "inject";
+      readonly target: Target;
+      /** Registries whose entries must be in the namespace's Secret before the object is admitted. */
+      readonly registries: readonly EcrRegistry[];
+      readonly patch: readonly Operation[];
+      readonly warnings: readonly string[];
+    };
+
+const skip = (reason: string, warnings: readonly string[] = []): Decision => ({
+  action: "skip",
+  reason,
+  warnings,
+});
+
+/** Whether a namespace has opted in and is not one the webhook must never touch. */
+export function namespaceEnabled(namespace: NamespaceMeta, policy: AdmissionPolicy): boolean {
+  const { key, value } = policy.namespaceLabel;
+  return namespace.labels[key] === value && !policy.excludeNamespaces.includes(namespace.name);
+}
+
+/** The registry every enabled namespace gets without asking, when both defaults are configured. */
+export function defaultRegistry(policy: AdmissionPolicy): EcrRegistry | undefined {
+  return policy.defaultAccount && policy.defaultRegion
+    ? defaultRegistryFor(policy.defaultAccount, policy.defaultRegion)
+    : undefined;
+}
+
+function targetOf(request: AdmissionRequest): Target | undefined {
+  if (request.kind.group !== "" || request.kind.version !== "v1" || request.subResource) return undefined;
+  return request.kind.kind === "Pod" || request.kind.kind === "ServiceAccount"
+    ? request.kind.kind
+    : undefined;
+}
+
+/**
+ * What a Pod or ServiceAccount CREATE in `namespace` needs: which registries, and what patch.
+ * A plain function of its arguments, so every rule is tested with tables and fixtures.
+ */
+export function decide(
+  request: AdmissionRequest,
+  namespace: NamespaceMeta | undefined,
+  policy: AdmissionPolicy,
+): Decision {
+  const target = targetOf(request);
+  if (!target)
+    return skip(
+      `not a Pod or ServiceAccount (${request.kind.kind}${request.subResource ? `/${request.subResource}` : ""})`,
+    );
+  if (request.operation !== "CREATE") return skip(`operation ${request.operation}`);
+  if (!namespace) return skip(`namespace ${request.namespace ?? "(none)"} is unknown`);
+  if (!namespaceEnabled(namespace, policy)) return skip(`namespace ${namespace.name} is not enabled`);
+  return target === "Pod"
+    ? decidePod(request.object, namespace, policy)
+    : decideServiceAccount(request.object, namespace, policy);
+}
+
+function decidePod(pod: unknown, namespace: NamespaceMeta, policy: AdmissionPolicy): Decision {
+  if (podAnnotations(pod)[ANNOTATION_INJECT] === "false")
+    return skip(`pod annotation ${ANNOTATION_INJECT}=false`);
+  const needs = registriesForPod(pod, policy);
+  const permitted = applyAllowLists(needs.registries, namespace, policy);
+  const warnings = [...needs.warnings, ...permitted.warnings];
+  if (permitted.allowed.length === 0) return skip("pod needs no private ECR registry", warnings);
+  const spec = (pod as { spec?: unknown }).spec;
+  return {
+    action: "inject",
+    target: "Pod",
+    registries: permitted.allowed,
+    patch: imagePullSecretsPatch(spec, "/spec", policy.secretName),
+    warnings,
+  };
+}
+
+function decideServiceAccount(
+  serviceAccount: unknown,
+  namespace: NamespaceMeta,
+  policy: AdmissionPolicy,
+): Decision {
+  if (!policy.patchServiceAccounts) return skip("ServiceAccount patching is switched off");
+  const registry = defaultRegistry(policy);
+  const permitted = applyAllowLists(registry ? [registry] : [], namespace, policy);
+  return {
+    action: "inject",
+    target: "ServiceAccount",
+    registries: permitted.allowed,
+    patch: imagePullSecretsPatch(serviceAccount, "", policy.secretName),
+    warnings: permitted.warnings,
+  };
+}

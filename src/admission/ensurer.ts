@@ -1,0 +1,24 @@
+import type { EcrRegistry } from "../registry/ecr-registry.js";
+
+/** Why a namespace's Secret could not be made ready; each becomes a warning, a metric and an Event. */
+export type EnsureFailure = "unmanaged_secret" | "namespace_terminating" | "error";
+
+export type EnsureResult =
+  { readonly ok: true } | { readonly ok: false; readonly reason: EnsureFailure; readonly message: string };
+
+/**
+ * Makes sure a namespace's pull Secret holds a fresh entry for each registry. Implementations keep
+ * retrying in the background after the caller stops waiting, so a slow AWS never costs a pod its
+ * credentials, only its wait.
+ */
+export interface CredentialEnsurer {
+  ensure(namespace: string, registries: readonly EcrRegistry[]): Promise<EnsureResult>;
+}
+
+/** Records a Kubernetes Event on a Namespace; failures to record are the recorder's own business. */
+export interface EventRecorder {
+  namespaceEvent(
+    namespace: string,
+    event: { type: "Normal" | "Warning"; reason: string; message: string },
+  ): void;
+}

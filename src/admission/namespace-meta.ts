@@ -1,0 +1,17 @@
+/** The only facts about a Namespace that admission decisions read. */
+export interface NamespaceMeta {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly terminating?: boolean;
+}
+
+/** Where the handler gets namespace metadata: a watch-backed cache in `serve`, a map in tests. */
+export interface NamespaceSource {
+  get(name: string): Promise<NamespaceMeta | undefined>;
+}
+
+export function inMemoryNamespaces(list: readonly NamespaceMeta[]): NamespaceSource {
+  const byName = new Map(list.map((ns) => [ns.name, ns]));
+  return { get: (name) => Promise.resolve(byName.get(name)) };
+}

@@ -1,0 +1,27 @@
+import fastJsonPatch, { type Operation } from "fast-json-patch";
+
+const { compare } = fastJsonPatch;
+
+interface SecretRef {
+  name?: unknown;
+}
+
+/**
+ * The JSON patch that adds `{name: secretName}` to the `imagePullSecrets` list at `basePath`
+ * ("/spec" for a Pod, "" for a ServiceAccount). Built by diffing the list against a mutated copy,
+ * so an absent list becomes one `add` of the whole array and a present one gets an appended element;
+ * existing entries are never removed or reordered, and a list that already names the secret (a
+ * reinvoked or re-sent review) yields no patch at all. Only the list is cloned, not the object.
+ */
+export function imagePullSecretsPatch(
+  container: unknown,
+  basePath: "/spec" | "",
+  secretName: string,
+): Operation[] {
+  const current = (container as { imagePullSecrets?: unknown } | undefined)?.imagePullSecrets;
+  if (Array.isArray(current) && current.some((ref: SecretRef) => ref?.name === secretName)) return [];
+  const before = current === undefined ? {} : { imagePullSecrets: current };
+  const existing = Array.isArray(current) ? (current as unknown[]) : [];
+  const after = { imagePullSecrets: [...existing, { name: secretName }] };
+  return compare(before, after).map((op) => ({ ...op, path: `${basePath}${op.path}` }));
+}

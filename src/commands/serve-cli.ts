@@ -1,0 +1,25 @@
+import { parseCommandLine } from "../config/config.js";
+import { loadKubeConfig } from "../kube/kube-config.js";
+import { createLogger } from "../log/logger.js";
+import { startWebhook } from "./serve.js";
+
+/** `ecr-webhook serve`: start, then shut down gracefully on SIGTERM or SIGINT. */
+export async function runServe(argv: string[]): Promise<number> {
+  const { config } = parseCommandLine("serve", argv, process.env);
+  const logger = createLogger(config.logLevel);
+  const kubeConfig = loadKubeConfig();
+  const webhook = await startWebhook({ config, logger, kubeConfig });
+  if (webhook.caBundlePath) {
+    console.error(
+      `ecr-webhook: self-signed certificate for localhost; CA bundle written to ${webhook.caBundlePath}`,
+    );
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  logger.info({ signal }, "shutting down: finishing in-flight reviews");
+  await webhook.close();
+  logger.info("stopped");
+  return 0;
+}

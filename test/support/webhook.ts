@@ -1,0 +1,78 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CredentialEnsurer, EventRecorder } from "../../src/admission/ensurer.js";
+import type { NamespaceSource } from "../../src/admission/namespace-meta.js";
+import { inMemoryNamespaces } from "../../src/admission/namespace-meta.js";
+import { startWebhook, type RunningWebhook } from "../../src/commands/serve.js";
+import type { Logger } from "../../src/log/logger.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { issueServingBundle, type ServingBundle } from "../../src/tls/issue.js";
+import { enabledNamespace, testConfig } from "./fixtures.js";
+
+export interface TestWebhook extends RunningWebhook {
+  ca: string;
+  dir: string;
+  certFile: string;
+  keyFile: string;
+  /** Writes a new bundle to the watched files; returns it. */
+  rotateCertificate(): Promise<ServingBundle>;
+}
+
+export async function issueLocalBundle(): Promise<ServingBundle> {
+  return issueServingBundle({ dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], validityDays: 1 });
+}
+
+/** The real server on a loopback port with certificate files in a temp directory. */
+export async function startTestWebhook(
+  options: {
+    argv?: string[];
+    namespaces?: NamespaceSource;
+    ensurer?: CredentialEnsurer;
+    events?: EventRecorder;
+    logger?: Logger;
+  } = {},
+): Promise<TestWebhook> {
+  const dir = await mkdtemp(join(tmpdir(), "ecr-webhook-test-"));
+  const certFile = join(dir, "tls.crt");
+  const keyFile = join(dir, "tls.key");
+  const bundle = await issueLocalBundle();
+  await writeFile(certFile, bundle.serving.cert);
+  await writeFile(keyFile, bundle.serving.key);
+  const config = testConfig([
+    "--port",
+    "0",
+    "--metrics-port",
+    "0",
+    "--tls-cert-file",
+    certFile,
+    "--tls-key-file",
+    keyFile,
+    ...(options.argv ?? []),
+  ]);
+  const webhook = await startWebhook({
+    config,
+    logger: options.logger ?? silentLogger(),
+    namespaces: options.namespaces ?? inMemoryNamespaces([enabledNamespace("team-a")]),
+    ensurer: options.ensurer,
+    events: options.events,
+    metrics: createMetrics(),
+    host: "127.0.0.1",
+    certPollIntervalMs: 25,
+  });
+  return {
+    ...webhook,
+    ca: bundle.ca.cert,
+    dir,
+    certFile,
+    keyFile,
+    async rotateCertificate() {
+      const next = await issueLocalBundle();
+      // Written in this order a poll can catch a mismatched pair: the watcher must keep the old one.
+      await writeFile(certFile, next.serving.cert);
+      await writeFile(keyFile, next.serving.key);
+      return next;
+    },
+  };
+}
