@@ -1,0 +1,167 @@
+import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import type { AwsCredentialIdentityProvider } from "@aws-sdk/types";
+import type { AccountRole } from "../config/config.js";
+import type { Logger } from "../log/logger.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { assumedRoleCredentials } from "./credentials.js";
+import { withRetry, sleep, type Backoff } from "./retry.js";
+
+/** A registry login. `password` is a secret: it is written to Secrets and never logged. */
+export interface EcrToken {
+  readonly password: string;
+  readonly expiresAt: Date;
+}
+
+/** A token could not be had even after retries; the message names region, identity and cause. */
+export class TokenError extends Error {
+  override readonly name = "TokenError";
+}
+
+export interface TokenSource {
+  /** A token valid for `account`'s registries in `region` with at least the minimum TTL left. */
+  get(account: string, region: string): Promise<EcrToken>;
+  /** GetAuthorizationToken calls made so far (for the rotation summary). */
+  readonly calls: () => number;
+}
+
+export interface TokenSourceOptions {
+  readonly minTokenTtlMs: number;
+  readonly callTimeoutMs: number;
+  readonly accountRoles: ReadonlyMap<string, AccountRole>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+  readonly backoff?: Backoff;
+  /** Never call ECR for one key more often than this, whatever happens: ECR allows ~20/s. */
+  readonly minCallIntervalMs?: number;
+}
+
+const DEFAULT_BACKOFF: Backoff = { baseMs: 250, capMs: 8_000, attempts: 5 };
+const RETRYABLE = new Set([
+  "ThrottlingException",
+  "ServerException",
+  "TimeoutError",
+  "AbortError",
+  "RequestTimeout",
+]);
+
+function isRetryable(error: unknown): boolean {
+  const e = error as {
+    name?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+    code?: string;
+  };
+  const status = e.$metadata?.httpStatusCode;
+  return (
+    RETRYABLE.has(e.name ?? "") ||
+    (status !== undefined && status >= 500) ||
+    e.$retryable !== undefined ||
+    e.code === "ECONNRESET" ||
+    e.code === "ECONNREFUSED"
+  );
+}
+
+function resultLabel(error: unknown): string {
+  return (error as { name?: string }).name === "ThrottlingException" ? "throttled" : "error";
+}
+
+/**
+ * One ECR token per (credentials identity, region), reused until less than the minimum TTL remains.
+ * An ECR token opens every registry its identity may pull from in that region, so accounts without a
+ * role mapping share the default identity's token. Concurrent needs for one key share one call.
+ */
+export function createTokenSource(options: TokenSourceOptions): TokenSource {
+  const now = options.now ?? Date.now;
+  const tokens = new Map<string, EcrToken>();
+  const pending = new Map<string, Promise<EcrToken>>();
+  const lastCallAt = new Map<string, number>();
+  const clients = new Map<string, ECRClient>();
+  const roleCredentials = new Map<string, AwsCredentialIdentityProvider>();
+  let calls = 0;
+
+  const clientFor = (identity: string, region: string, role: AccountRole | undefined): ECRClient => {
+    const key = `${identity}|${region}`;
+    let client = clients.get(key);
+    if (!client) {
+      let credentials: AwsCredentialIdentityProvider | undefined;
+      if (role) {
+        credentials =
+          roleCredentials.get(key) ??
+          assumedRoleCredentials(role, region, { timeoutMs: options.callTimeoutMs, now });
+        roleCredentials.set(key, credentials);
+      }
+      // Retries are ours (below), so the SDK makes exactly one attempt per call.
+      client = new ECRClient({
+        region,
+        credentials,
+        maxAttempts: 1,
+        requestHandler: { requestTimeout: options.callTimeoutMs, throwOnRequestTimeout: true },
+      });
+      clients.set(key, client);
+    }
+    return client;
+  };
+
+  const fetchToken = async (key: string, client: ECRClient): Promise<EcrToken> => {
+    const gap = (lastCallAt.get(key) ?? 0) + (options.minCallIntervalMs ?? 250) - now();
+    if (gap > 0) await sleep(gap);
+    lastCallAt.set(key, now());
+    calls += 1;
+    try {
+      const out = await client.send(new GetAuthorizationTokenCommand({}), {
+        abortSignal: AbortSignal.timeout(options.callTimeoutMs),
+      });
+      const data = out.authorizationData?.[0];
+      const decoded = Buffer.from(data?.authorizationToken ?? "", "base64").toString("utf8");
+      const password = decoded.startsWith("AWS:") ? decoded.slice(4) : "";
+      if (!password || !data?.expiresAt)
+        throw new Error("ECR GetAuthorizationToken returned no usable token");
+      options.metrics.tokenFetches.inc({ result: "success" });
+      return { password, expiresAt: data.expiresAt };
+    } catch (error) {
+      options.metrics.tokenFetches.inc({ result: resultLabel(error) });
+      throw error;
+    }
+  };
+
+  return {
+    calls: () => calls,
+    async get(account, region) {
+      const role = options.accountRoles.get(account);
+      const identity = role ? role.roleArn : "default";
+      const key = `${identity}|${region}`;
+      const cached = tokens.get(key);
+      if (cached && cached.expiresAt.getTime() - now() >= options.minTokenTtlMs) return cached;
+      let inFlight = pending.get(key);
+      if (!inFlight) {
+        const client = clientFor(identity, region, role);
+        inFlight = withRetry(() => fetchToken(key, client), {
+          ...(options.backoff ?? DEFAULT_BACKOFF),
+          retryable: isRetryable,
+        })
+          .then((token) => {
+            tokens.set(key, token);
+            options.logger.info(
+              { identity, region, expiresAt: token.expiresAt.toISOString() },
+              "ECR token obtained",
+            );
+            return token;
+          })
+          .catch((error: unknown) => {
+            const e = error as Error;
+            options.logger.warn(
+              { identity, region, error: e.name, message: e.message },
+              "ECR token request failed",
+            );
+            throw new Error(
+              `ECR GetAuthorizationToken for ${region} as ${identity} failed: ${e.name}: ${e.message}`,
+            );
+          })
+          .finally(() => pending.delete(key));
+        pending.set(key, inFlight);
+      }
+      return inFlight;
+    },
+  };
+}

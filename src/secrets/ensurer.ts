@@ -1,0 +1,223 @@
+import type { V1Secret } from "@kubernetes/client-node";
+import type { CredentialEnsurer, EnsureFailure, EnsureResult, EventRecorder } from "../admission/ensurer.js";
+import { TokenError, type TokenSource } from "../ecr/token-source.js";
+import { sleep, backoffDelay, type Backoff } from "../ecr/retry.js";
+import type { SecretStore } from "../kube/secret-store.js";
+import {
+  apiFailure,
+  isAlreadyExists,
+  isConflict,
+  isNamespaceTerminating,
+  isRetryable,
+} from "../kube/api-errors.js";
+import type { Logger } from "../log/logger.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { classifyImage, type EcrRegistry } from "../registry/ecr-registry.js";
+import {
+  buildSecret,
+  isManaged,
+  mergeEntries,
+  readEntries,
+  staleHosts,
+  type Entries,
+  type RegistryEntry,
+} from "./pull-secret.js";
+
+export interface EnsurerDeps {
+  readonly store: SecretStore;
+  readonly tokens: TokenSource;
+  readonly secretName: string;
+  readonly minTokenTtlMs: number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly events?: EventRecorder;
+  readonly now?: () => number;
+  readonly backoff?: Backoff;
+}
+
+export interface SecretEnsurer extends CredentialEnsurer {
+  /** Refreshes every stale entry already in the namespace's Secret (rotation); reads it afresh. */
+  refresh(namespace: string): Promise<RefreshOutcome>;
+  /** Drops what this process remembers of a namespace (it was disabled or deleted). */
+  forget(namespace: string): void;
+}
+
+export type RefreshOutcome =
+  { status: "fresh" | "refreshed" | "absent" } | { status: "failed"; reason: EnsureFailure; message: string };
+
+/** How long a namespace that cannot be served is answered from memory, to avoid request storms. */
+const BLOCK_MS: Record<EnsureFailure, number> = {
+  unmanaged_secret: 60_000,
+  namespace_terminating: 300_000,
+  error: 0,
+};
+const MAX_CONFLICTS = 10;
+const DEFAULT_BACKOFF: Backoff = { baseMs: 200, capMs: 5_000, attempts: 6 };
+
+type PassResult = "absent" | "fresh" | "refreshed";
+
+class EnsureError extends Error {
+  constructor(
+    readonly reason: EnsureFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses a host back into its registry (hosts the webhook did not write are left alone). */
+function registryOfHost(host: string): EcrRegistry | undefined {
+  const result = classifyImage(`${host}/x`);
+  return result.kind === "ecr" ? result.registry : undefined;
+}
+
+/**
+ * Makes sure each namespace's pull Secret holds fresh entries. What this process wrote or read is
+ * remembered, so the warm path (the thousandth pod of a namespace) makes no API or AWS call. Work for
+ * one namespace is serialised, so a burst of pods causes one read and one write; tokens are shared
+ * across namespaces by the token source.
+ */
+export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
+  const now = deps.now ?? Date.now;
+  const known = new Map<string, Map<string, RegistryEntry>>();
+  const blocked = new Map<string, { until: number; reason: EnsureFailure; message: string }>();
+  const queues = new Map<string, Promise<unknown>>();
+
+  const satisfied = (namespace: string, hosts: readonly string[]) => {
+    const entries = known.get(namespace);
+    return entries !== undefined && staleHosts(entries, hosts, now(), deps.minTokenTtlMs).length === 0;
+  };
+
+  const serialised = <T>(namespace: string, work: () => Promise<T>): Promise<T> => {
+    const run = (queues.get(namespace) ?? Promise.resolve()).then(work, work);
+    const tail = run.catch(() => undefined);
+    queues.set(namespace, tail);
+    void tail.then(() => queues.get(namespace) === tail && queues.delete(namespace));
+    return run;
+  };
+
+  const freshEntries = async (hosts: readonly string[]): Promise<Map<string, RegistryEntry>> => {
+    const fresh = new Map<string, RegistryEntry>();
+    await Promise.all(
+      hosts.map(async (host) => {
+        const registry = registryOfHost(host);
+        if (!registry) return;
+        const token = await deps.tokens.get(registry.account, registry.region);
+        fresh.set(host, { password: token.password, expiresAt: token.expiresAt });
+      }),
+    );
+    return fresh;
+  };
+
+  const write = async (desired: V1Secret, existing: V1Secret | undefined): Promise<void> => {
+    const operation = existing ? "update" : "create";
+    try {
+      await (existing ? deps.store.replace(desired) : deps.store.create(desired));
+      deps.metrics.secretWrites.inc({ operation, result: "success" });
+    } catch (error) {
+      deps.metrics.secretWrites.inc({ operation, result: String(apiFailure(error).code ?? "network") });
+      throw error;
+    }
+  };
+
+  /** One read-decide-write pass. */
+  const reconcileOnce = async (namespace: string, wanted: readonly string[]): Promise<PassResult> => {
+    const existing = await deps.store.read(namespace, deps.secretName);
+    if (!existing && wanted.length === 0) return "absent";
+    if (existing && !isManaged(existing)) {
+      throw new EnsureError(
+        "unmanaged_secret",
+        `Secret ${namespace}/${deps.secretName} exists and is not managed by ecr-webhook; it is left as is`,
+      );
+    }
+    const entries = existing ? readEntries(existing) : new Map<string, RegistryEntry>();
+    const hosts = [...new Set([...wanted, ...entries.keys()])].filter((h) => registryOfHost(h));
+    const stale = staleHosts(entries, hosts, now(), deps.minTokenTtlMs);
+    if (stale.length === 0 && existing) {
+      known.set(namespace, entries);
+      return "fresh";
+    }
+    const merged = mergeEntries(entries, await freshEntries(stale));
+    await write(buildSecret(namespace, deps.secretName, merged, existing), existing);
+    known.set(namespace, merged);
+    return "refreshed";
+  };
+
+  /** Retries conflicts at once and transient failures with backoff; gives other failures a reason. */
+  const reconcile = async (namespace: string, wanted: readonly string[]): Promise<PassResult> => {
+    const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+    let conflicts = 0;
+    for (let attempt = 0; ;) {
+      try {
+        return await reconcileOnce(namespace, wanted);
+      } catch (error) {
+        if (error instanceof EnsureError) throw error;
+        // The token source has already retried; its failure is final for this pass.
+        if (error instanceof TokenError) throw new EnsureError("error", error.message);
+        const failure = apiFailure(error);
+        if ((isConflict(failure) || isAlreadyExists(failure)) && ++conflicts < MAX_CONFLICTS) continue;
+        if (isNamespaceTerminating(failure))
+          throw new EnsureError("namespace_terminating", `namespace ${namespace} is terminating`);
+        const transient =
+          failure.code === undefined
+            ? !(error instanceof Error && /^ECR /.test(error.message))
+            : isRetryable(failure);
+        if (!transient || ++attempt >= backoff.attempts) throw new EnsureError("error", failure.message);
+        await sleep(Math.max(backoffDelay(backoff, attempt), (failure.retryAfterSeconds ?? 0) * 1000));
+      }
+    }
+  };
+
+  const fail = (namespace: string, error: unknown): EnsureResult & { ok: false } => {
+    const reason = error instanceof EnsureError ? error.reason : "error";
+    const message = (error as Error).message;
+    if (BLOCK_MS[reason] > 0) blocked.set(namespace, { until: now() + BLOCK_MS[reason], reason, message });
+    if (reason === "unmanaged_secret") {
+      deps.events?.namespaceEvent(namespace, { type: "Warning", reason: "UnmanagedPullSecret", message });
+    }
+    deps.logger.warn({ namespace, reason, message }, "pull Secret not ensured");
+    return { ok: false, reason, message };
+  };
+
+  return {
+    async ensure(namespace, registries) {
+      const hosts = registries.map((r) => r.host);
+      if (satisfied(namespace, hosts)) return { ok: true };
+      const block = blocked.get(namespace);
+      if (block && block.until > now()) return { ok: false, reason: block.reason, message: block.message };
+      const started = process.hrtime.bigint();
+      try {
+        return await serialised(namespace, async (): Promise<EnsureResult> => {
+          if (satisfied(namespace, hosts)) return { ok: true };
+          try {
+            await reconcile(namespace, hosts);
+            blocked.delete(namespace);
+            return { ok: true };
+          } catch (error) {
+            return fail(namespace, error);
+          }
+        });
+      } finally {
+        deps.metrics.ensureDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    },
+
+    refresh(namespace) {
+      return serialised(namespace, async (): Promise<RefreshOutcome> => {
+        try {
+          return { status: await reconcile(namespace, []) };
+        } catch (error) {
+          const failed = fail(namespace, error);
+          return { status: "failed", reason: failed.reason, message: failed.message };
+        }
+      });
+    },
+
+    forget(namespace) {
+      known.delete(namespace);
+      blocked.delete(namespace);
+    },
+  };
+}
+
+export type { Entries };

@@ -1,0 +1,138 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createTokenSource, type TokenSourceOptions } from "../../src/ecr/token-source.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { startAwsStandIn, type AwsStandIn } from "../support/aws/index.js";
+import { useAwsEndpoints } from "../support/aws-env.js";
+
+const HOUR = 3_600_000;
+let aws: AwsStandIn;
+let restoreEnv: () => void;
+
+beforeAll(async () => {
+  aws = await startAwsStandIn({
+    roles: { "arn:aws:iam::210987654321:role/ecr-pull": { externalId: "ext-42" } },
+  });
+  restoreEnv = useAwsEndpoints(aws);
+});
+afterAll(async () => {
+  restoreEnv();
+  await aws.close();
+});
+afterEach(() => aws.reset());
+
+function tokenSource(overrides: Partial<TokenSourceOptions> = {}) {
+  return createTokenSource({
+    minTokenTtlMs: 6 * HOUR,
+    callTimeoutMs: 1_000,
+    accountRoles: new Map(),
+    logger: silentLogger(),
+    metrics: createMetrics(),
+    backoff: { baseMs: 10, capMs: 50, attempts: 4 },
+    minCallIntervalMs: 0,
+    ...overrides,
+  });
+}
+
+describe("ECR token source (through the SDK, against the stand-in)", () => {
+  it("gets a 12-hour token and decodes its password", async () => {
+    const token = await tokenSource().get("123456789012", "us-east-1");
+    expect(token.password).toBe(aws.tokens[0]!.password);
+    expect(token.expiresAt.getTime() - Date.now()).toBeGreaterThan(11.9 * HOUR);
+    expect(aws.calls).toMatchObject([
+      { service: "ecr", action: "GetAuthorizationToken", region: "us-east-1" },
+    ]);
+  });
+
+  it("shares one call among concurrent needs, and reuses the token while fresh", async () => {
+    const source = tokenSource();
+    const tokens = await Promise.all(
+      Array.from({ length: 50 }, () => source.get("123456789012", "us-east-1")),
+    );
+    await source.get("123456789012", "us-east-1");
+    expect(new Set(tokens.map((t) => t.password)).size).toBe(1);
+    expect(aws.count({ service: "ecr" })).toBe(1);
+  });
+
+  it("one token per (identity, region): accounts without a role share the default identity", async () => {
+    const source = tokenSource();
+    await Promise.all([
+      source.get("123456789012", "us-east-1"),
+      source.get("999999999999", "us-east-1"),
+      source.get("123456789012", "eu-west-1"),
+    ]);
+    expect(aws.count({ service: "ecr", region: "us-east-1" })).toBe(1);
+    expect(aws.count({ service: "ecr", region: "eu-west-1" })).toBe(1);
+  });
+
+  it("fetches again once less than the minimum TTL remains", async () => {
+    let clock = Date.now();
+    const source = tokenSource({ now: () => clock });
+    await source.get("123456789012", "us-east-1");
+    clock += 5 * HOUR;
+    await source.get("123456789012", "us-east-1");
+    expect(aws.count({ service: "ecr" })).toBe(1);
+    clock += 1.5 * HOUR; // 5.5h left < 6h
+    await source.get("123456789012", "us-east-1");
+    expect(aws.count({ service: "ecr" })).toBe(2);
+  });
+
+  it("assumes the mapped role (with its external ID) for that account", async () => {
+    const source = tokenSource({
+      accountRoles: new Map([
+        ["210987654321", { roleArn: "arn:aws:iam::210987654321:role/ecr-pull", externalId: "ext-42" }],
+      ]),
+    });
+    await source.get("210987654321", "eu-west-1");
+    expect(aws.count({ service: "sts", action: "AssumeRole" })).toBe(1);
+    const ecrCall = aws.calls.find((c) => c.service === "ecr" && c.status === 200);
+    expect(ecrCall?.account).toBe("210987654321");
+    expect(ecrCall?.accessKeyId).toMatch(/^ASIA/);
+  });
+
+  it("a wrong external ID fails with a clear error", async () => {
+    const source = tokenSource({
+      accountRoles: new Map([
+        ["210987654321", { roleArn: "arn:aws:iam::210987654321:role/ecr-pull", externalId: "wrong" }],
+      ]),
+    });
+    await expect(source.get("210987654321", "eu-west-1")).rejects.toThrow(
+      /ECR GetAuthorizationToken for eu-west-1 as arn:aws:iam::210987654321:role\/ecr-pull failed: AccessDenied/,
+    );
+  });
+
+  it("retries throttling and 5xx with backoff", async () => {
+    aws.throttleNext("GetAuthorizationToken", 2);
+    aws.failNext("GetAuthorizationToken", 1, 500);
+    const metrics = createMetrics();
+    const token = await tokenSource({ metrics }).get("123456789012", "us-east-1");
+    expect(token.password).toBeTruthy();
+    expect(aws.count({ service: "ecr" })).toBe(4);
+    const text = await metrics.registry.getSingleMetricAsString("ecr_webhook_token_fetches_total");
+    expect(text).toContain('result="throttled"} 2');
+    expect(text).toContain('result="error"} 1');
+    expect(text).toContain('result="success"} 1');
+  });
+
+  it("times out a hanging call and gives up after the retries", async () => {
+    aws.hang("GetAuthorizationToken", true);
+    const source = tokenSource({ callTimeoutMs: 100, backoff: { baseMs: 10, capMs: 20, attempts: 2 } });
+    await expect(source.get("123456789012", "us-east-1")).rejects.toThrow(
+      /failed: (TimeoutError|AbortError)/,
+    );
+    aws.hang("GetAuthorizationToken", false);
+  });
+
+  it("never calls one key more often than the minimum interval", async () => {
+    aws.throttleNext("GetAuthorizationToken", 3);
+    const started = Date.now();
+    await tokenSource({ minCallIntervalMs: 100, backoff: { baseMs: 1, capMs: 1, attempts: 5 } }).get(
+      "123456789012",
+      "us-east-1",
+    );
+    const ecr = aws.calls.filter((c) => c.service === "ecr");
+    expect(ecr).toHaveLength(4);
+    for (let i = 1; i < ecr.length; i++) expect(ecr[i]!.at - ecr[i - 1]!.at).toBeGreaterThanOrEqual(95);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+});
