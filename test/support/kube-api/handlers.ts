@@ -1,0 +1,115 @@
+/** REST verbs on a resolved route: list/get/create/update/patch/delete, and parsing a watch request. */
+import type { Cluster, DeleteOptions } from "./cluster.js";
+import { apiVersionOf, type Route } from "./resources.js";
+import { parseFieldSelector, parseLabelSelector, SelectorError, type Matcher } from "./selectors.js";
+import { badRequest, methodNotAllowed } from "./status.js";
+import type { WatchSpec } from "./watch.js";
+import type { KubeObject } from "./types.js";
+
+export interface RestInput {
+  query: Record<string, string>;
+  body: unknown;
+  contentType: string;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export interface HandlerContext {
+  cluster: Cluster;
+  listItemKinds: boolean;
+}
+
+function selectors(route: Route, query: Record<string, string>): Matcher {
+  try {
+    const labels = parseLabelSelector(query.labelSelector);
+    const fields = parseFieldSelector(query.fieldSelector, route.def.fields);
+    const name = route.name;
+    return (obj) => (name === undefined || obj.metadata?.name === name) && labels(obj) && fields(obj);
+  } catch (e) {
+    if (e instanceof SelectorError) throw badRequest(e.message);
+    throw e;
+  }
+}
+
+const asObject = (body: unknown): KubeObject => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw badRequest("Object 'Kind' is missing in the request body");
+  }
+  return body as KubeObject;
+};
+
+function withoutKind(obj: KubeObject): KubeObject {
+  const rest = { ...obj };
+  delete rest.kind;
+  delete rest.apiVersion;
+  return rest;
+}
+
+function list(ctx: HandlerContext, route: Route, query: Record<string, string>): Reply {
+  const matches = selectors(route, query);
+  const { def } = route;
+  const items = ctx.cluster.store
+    .list(def.plural, route.namespace)
+    .filter(matches)
+    .map((obj) => (ctx.listItemKinds ? obj : withoutKind(obj)));
+  return {
+    status: 200,
+    body: {
+      kind: `${def.kind}List`,
+      apiVersion: apiVersionOf(def),
+      metadata: { resourceVersion: String(ctx.cluster.store.resourceVersion) },
+      items,
+    },
+  };
+}
+
+/** Serves every verb but watch (the server streams those through WatchHub). */
+export function handleRest(ctx: HandlerContext, route: Route, input: RestInput): Reply {
+  const { cluster } = ctx;
+  const { def, namespace, name } = route;
+  switch (route.verb) {
+    case "list":
+      return list(ctx, route, input.query);
+    case "get":
+      return { status: 200, body: cluster.read(def, namespace, name!) };
+    case "create":
+      if (name !== undefined) throw methodNotAllowed();
+      return { status: 201, body: cluster.create(def, namespace, asObject(input.body)) };
+    case "update":
+      return { status: 200, body: cluster.update(def, namespace, name!, asObject(input.body)) };
+    case "patch":
+      return { status: 200, body: cluster.patch(def, namespace, name!, input) };
+    case "delete": {
+      const options = (input.body && typeof input.body === "object" ? input.body : {}) as DeleteOptions;
+      return { status: 200, body: cluster.delete(def, namespace, name!, options) };
+    }
+    default:
+      throw methodNotAllowed();
+  }
+}
+
+/** Parses the query of a watch request; throws 400 for bad selectors or resourceVersion. */
+export function watchSpec(route: Route, query: Record<string, string>): WatchSpec {
+  const matches = selectors(route, query);
+  const rv = query.resourceVersion;
+  let resourceVersion: number | undefined;
+  if (rv !== undefined && rv !== "" && rv !== "0") {
+    if (!/^\d+$/.test(rv))
+      throw badRequest(
+        `resourceVersion: Invalid value: "${rv}": strconv.ParseUint: parsing "${rv}": invalid syntax`,
+      );
+    resourceVersion = Number(rv);
+  }
+  const timeout = query.timeoutSeconds;
+  return {
+    def: route.def,
+    namespace: route.namespace,
+    matches,
+    resourceVersion,
+    timeoutSeconds: timeout !== undefined && /^\d+$/.test(timeout) ? Number(timeout) : undefined,
+    allowBookmarks: query.allowWatchBookmarks === "true" || query.allowWatchBookmarks === "1",
+  };
+}
