@@ -10,11 +10,12 @@ import { createNamespaceCache, type NamespaceCache } from "../kube/namespace-cac
 import { createApp } from "../server/app.js";
 import { listenHttps, type WebhookServer } from "../server/https-server.js";
 import { servingPair } from "../tls/serving-pair.js";
+import { createCredentials } from "./credentials.js";
 
 export interface WebhookOptions {
   readonly config: Config;
   readonly logger: Logger;
-  /** Needed unless both `namespaces` is given and no credentials are to be ensured. */
+  /** The cluster; with it come the Namespace cache and, unless `ensurer` is given, real credentials. */
   readonly kubeConfig?: KubeConfig;
   /** Overrides the watch-backed cache (tests, benchmarks). */
   readonly namespaces?: NamespaceSource;
@@ -39,6 +40,10 @@ export interface RunningWebhook {
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
   const { config, logger } = options;
   const metrics = options.metrics ?? createMetrics({ processMetrics: true });
+  const credentials =
+    options.kubeConfig && !options.ensurer
+      ? createCredentials(config, options.kubeConfig, logger, metrics)
+      : undefined;
   let cache: NamespaceCache | undefined;
   let namespaces = options.namespaces;
   if (!namespaces) {
@@ -55,8 +60,8 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     namespaces,
     logger,
     metrics,
-    ensurer: options.ensurer,
-    events: options.events,
+    ensurer: options.ensurer ?? credentials?.ensurer,
+    events: options.events ?? credentials?.events,
     deadlineMs: config.admissionDeadlineMs,
   });
   const readiness = () => {
