@@ -33,16 +33,21 @@ function dig(value: unknown, path: readonly string[]): unknown {
   return path.reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], value);
 }
 
+function text(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
 /** Runs the same decision as admission on one manifest: a Pod, a ServiceAccount or a workload. */
 export function explainManifest(
   manifest: unknown,
   namespace: NamespaceMeta,
   policy: AdmissionPolicy,
 ): Explanation {
-  const kind = String(dig(manifest, ["kind"]) ?? "");
-  const name = String(
-    dig(manifest, ["metadata", "name"]) ?? dig(manifest, ["metadata", "generateName"]) ?? "(unnamed)",
-  );
+  const kind = text(dig(manifest, ["kind"])) ?? "";
+  const name =
+    text(dig(manifest, ["metadata", "name"])) ??
+    text(dig(manifest, ["metadata", "generateName"])) ??
+    "(unnamed)";
   const templatePath = TEMPLATE_PATHS[kind];
   const target = templatePath
     ? { kind: "Pod", object: dig(manifest, templatePath) ?? {} }
