@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { decodePatch } from "../support/https-client.js";
+import { loadApiStatus } from "../support/fixtures.js";
 import { dockerConfigOf, ENABLED, leakedSecrets, startHarness, type Harness } from "../support/harness.js";
 
 const EAST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
@@ -12,6 +13,30 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
+
+/** A Secret as another ecr-webhook replica would have written it, valid for 10 more hours. */
+function managedSecret(namespace: string, passwords: Record<string, string>) {
+  const expiresAt = new Date(Date.now() + 10 * 3_600_000).toISOString();
+  const auths = Object.fromEntries(
+    Object.entries(passwords).map(([host, password]) => [host, { username: "AWS", password, auth: "x" }]),
+  );
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "kubernetes.io/dockerconfigjson",
+    metadata: {
+      name: "ecr-pull-secret",
+      namespace,
+      labels: { "app.kubernetes.io/managed-by": "ecr-webhook" },
+      annotations: {
+        "ecr-webhook.io/expiries": JSON.stringify(
+          Object.fromEntries(Object.keys(passwords).map((h) => [h, expiresAt])),
+        ),
+      },
+    },
+    data: { ".dockerconfigjson": Buffer.from(JSON.stringify({ auths })).toString("base64") },
+  };
+}
 
 const secretWrites = (h: Harness, verb: "create" | "update") => h.kube.count({ resource: "secrets", verb });
 
@@ -84,32 +109,36 @@ describe("fresh credentials on the admission path", () => {
     h.kube.addNamespace("conflict", { labels: ENABLED });
     // A managed Secret that already serves another registry, with an entry that has expired.
     const other = "111122223333.dkr.ecr.us-west-2.amazonaws.com";
-    h.kube.put("secrets", "conflict", {
-      apiVersion: "v1",
-      kind: "Secret",
-      type: "kubernetes.io/dockerconfigjson",
-      metadata: {
-        name: "ecr-pull-secret",
-        namespace: "conflict",
-        labels: { "app.kubernetes.io/managed-by": "ecr-webhook" },
-        annotations: {
-          "ecr-webhook.io/expiries": JSON.stringify({
-            [other]: new Date(Date.now() + 10 * 3_600_000).toISOString(),
-          }),
-        },
-      },
-      data: {
-        ".dockerconfigjson": Buffer.from(
-          JSON.stringify({ auths: { [other]: { username: "AWS", password: "kept", auth: "x" } } }),
-        ).toString("base64"),
-      },
-    });
+    h.kube.put("secrets", "conflict", managedSecret("conflict", { [other]: "kept" }));
     h.kube.conflictNext({ times: 2 });
     const res = await h.reviewPod("conflict");
     expect(res.response.warnings).toBeUndefined();
     expect(h.kube.requests.filter((r) => r.resource === "secrets" && r.verb === "update").length).toBe(3);
     const auths = dockerConfigOf(h.kube.get("secrets", "conflict", "ecr-pull-secret")).auths;
     expect(auths[other]!.password).toBe("kept");
+    expect(auths[EAST]!.password).toBe(h.aws.tokens[0]!.password);
+  });
+
+  it("a 409 AlreadyExists on create (another replica won the race) becomes an update", async () => {
+    h = await startHarness();
+    h.kube.addNamespace("race", { labels: ENABLED });
+    const rival = "111122223333.dkr.ecr.us-west-2.amazonaws.com";
+    h.kube.failNext({
+      status: 409,
+      body: loadApiStatus("409-secret-alreadyexists.json"),
+      // At the moment our create arrives, another replica's Secret lands first.
+      match: (req) => {
+        if (req.resource !== "secrets" || req.verb !== "create") return false;
+        h!.kube.put("secrets", "race", managedSecret("race", { [rival]: "rival-password" }));
+        return true;
+      },
+    });
+    const res = await h.reviewPod("race");
+    expect(res.response.warnings).toBeUndefined();
+    expect(secretWrites(h, "create")).toBe(1);
+    expect(secretWrites(h, "update")).toBe(1);
+    const auths = dockerConfigOf(h.kube.get("secrets", "race", "ecr-pull-secret")).auths;
+    expect(auths[rival]!.password).toBe("rival-password");
     expect(auths[EAST]!.password).toBe(h.aws.tokens[0]!.password);
   });
 

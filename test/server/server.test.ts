@@ -207,3 +207,29 @@ describe("TLS certificate reload", () => {
     expect((await post(loadReviewText("pod-create-ecr.json"))).status).toBe(200);
   });
 });
+
+describe("serve without certificate files", () => {
+  it("generates a self-signed pair for localhost and writes its CA bundle", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { startWebhook } = await import("../../src/commands/serve.js");
+    const { inMemoryNamespaces } = await import("../../src/admission/namespace-meta.js");
+    const { silentLogger } = await import("../../src/log/logger.js");
+    const { createMetrics } = await import("../../src/metrics/metrics.js");
+    const { testConfig, enabledNamespace } = await import("../support/fixtures.js");
+    const local = await startWebhook({
+      config: testConfig(["--port=0", "--metrics-port=0"]),
+      logger: silentLogger(),
+      namespaces: inMemoryNamespaces([enabledNamespace()]),
+      metrics: createMetrics(),
+      host: "127.0.0.1",
+    });
+    try {
+      expect(local.caBundlePath).toMatch(/ca\.crt$/);
+      const ca = await readFile(local.caBundlePath!, "utf8");
+      const res = await httpsRequest({ port: local.port, ca, body: loadReviewText("pod-create-ecr.json") });
+      expect(res.status).toBe(200);
+    } finally {
+      await local.close();
+    }
+  });
+});
