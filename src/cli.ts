@@ -9,6 +9,7 @@ type Runner = (argv: string[]) => Promise<number>;
 const RUNNERS: Partial<Record<CommandName, () => Promise<Runner>>> = {
   serve: async () => (await import("./commands/serve-cli.js")).runServe,
   explain: async () => (await import("./commands/explain.js")).runExplain,
+  refresh: async () => (await import("./commands/refresh.js")).runRefresh,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -7,3 +7,6 @@ export const ANNOTATION_ALLOWED_REGIONS = "ecr-webhook.io/allowed-regions";
 
 export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "ecr-webhook";
+
+/** On a ServiceAccount: the pull Secret reference that ecr-webhook added (and may remove on opt-out). */
+export const ANNOTATION_ADDED_REFERENCE = "ecr-webhook.io/added-pull-secret";

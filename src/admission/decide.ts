@@ -4,7 +4,7 @@ import { defaultRegistryFor, type EcrRegistry } from "../registry/ecr-registry.j
 import { applyAllowLists } from "./allow-lists.js";
 import { ANNOTATION_INJECT } from "./annotations.js";
 import type { NamespaceMeta } from "./namespace-meta.js";
-import { imagePullSecretsPatch } from "./patch.js";
+import { imagePullSecretsPatch, serviceAccountPatch } from "./patch.js";
 import { podAnnotations, registriesForPod } from "./pod-registries.js";
 import type { AdmissionRequest } from "./review.js";
 
@@ -99,7 +99,7 @@ function decideServiceAccount(
     action: "inject",
     target: "ServiceAccount",
     registries: permitted.allowed,
-    patch: imagePullSecretsPatch(serviceAccount, "", policy.secretName),
+    patch: serviceAccountPatch(serviceAccount, policy.secretName),
     warnings: permitted.warnings,
   };
 }

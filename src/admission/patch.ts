@@ -1,4 +1,5 @@
 import fastJsonPatch, { type Operation } from "fast-json-patch";
+import { ANNOTATION_ADDED_REFERENCE } from "./annotations.js";
 
 const { compare } = fastJsonPatch;
 
@@ -24,4 +25,20 @@ export function imagePullSecretsPatch(
   const existing = Array.isArray(current) ? (current as unknown[]) : [];
   const after = { imagePullSecrets: [...existing, { name: secretName }] };
   return compare(before, after).map((op) => ({ ...op, path: `${basePath}${op.path}` }));
+}
+
+/**
+ * For a ServiceAccount: the reference plus an annotation recording that ecr-webhook added it, so
+ * that opting the namespace out removes exactly what the webhook added and nothing a user wrote.
+ */
+export function serviceAccountPatch(serviceAccount: unknown, secretName: string): Operation[] {
+  const ops = imagePullSecretsPatch(serviceAccount, "", secretName);
+  if (ops.length === 0) return ops;
+  const annotations = (serviceAccount as { metadata?: { annotations?: unknown } } | undefined)?.metadata
+    ?.annotations;
+  const before = annotations === undefined ? {} : { annotations };
+  const after = {
+    annotations: { ...(annotations as object | undefined), [ANNOTATION_ADDED_REFERENCE]: secretName },
+  };
+  return [...ops, ...compare(before, after).map((op) => ({ ...op, path: `/metadata${op.path}` }))];
 }

@@ -3,28 +3,36 @@ import type { CredentialEnsurer, EventRecorder } from "../admission/ensurer.js";
 import { createReviewHandler } from "../admission/handler.js";
 import type { NamespaceSource } from "../admission/namespace-meta.js";
 import type { Config } from "../config/config.js";
+import { startController, type Controller, type LeaseTiming } from "../controller/controller.js";
+import { createNamespaceCache, type NamespaceCache } from "../kube/namespace-cache.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics, type Metrics } from "../metrics/metrics.js";
 import { listenMetrics } from "../metrics/metrics-server.js";
-import { createNamespaceCache, type NamespaceCache } from "../kube/namespace-cache.js";
+import { createCredentials, type Credentials } from "../secrets/credentials.js";
 import { createApp } from "../server/app.js";
 import { listenHttps, type WebhookServer } from "../server/https-server.js";
 import { servingPair } from "../tls/serving-pair.js";
-import { createCredentials } from "./credentials.js";
 
 export interface WebhookOptions {
   readonly config: Config;
   readonly logger: Logger;
-  /** The cluster; with it come the Namespace cache and, unless `ensurer` is given, real credentials. */
+  /** The cluster; with it come the Namespace cache, real credentials and the controller. */
   readonly kubeConfig?: KubeConfig;
-  /** Overrides the watch-backed cache (tests, benchmarks). */
+  /** Overrides the watch-backed cache (tests, benchmarks); no controller runs then. */
   readonly namespaces?: NamespaceSource;
+  /** Overrides the real ensurer (tests); no controller runs then. */
   readonly ensurer?: CredentialEnsurer;
   readonly events?: EventRecorder;
   readonly metrics?: Metrics;
   /** Interface to bind; the default listens on every interface, as a Pod must. */
   readonly host?: string;
   readonly certPollIntervalMs?: number;
+  /** Shorter lease timings for tests; a fixed identity to tell replicas apart; a test clock. */
+  readonly leaseTiming?: LeaseTiming;
+  readonly identity?: string;
+  readonly now?: () => number;
+  /** Run rotation and the namespace reconciler (behind leader election); default true. */
+  readonly controller?: boolean;
 }
 
 export interface RunningWebhook {
@@ -32,25 +40,35 @@ export interface RunningWebhook {
   readonly metricsPort: number;
   readonly caBundlePath?: string;
   readonly metrics: Metrics;
-  /** Graceful: stop accepting, answer what is in flight, stop background work. */
+  /** Whether this replica currently runs rotation and the reconciler. */
+  isLeader(): boolean;
+  /** Graceful: stop accepting, answer what is in flight, hand back the Lease, stop background work. */
   close(): Promise<void>;
+}
+
+interface Cluster {
+  readonly cache: NamespaceCache;
+  readonly credentials?: Credentials;
+}
+
+function connect(options: WebhookOptions, metrics: Metrics): Cluster | undefined {
+  const { config, logger, kubeConfig } = options;
+  if (!kubeConfig || options.namespaces) return undefined;
+  return {
+    cache: createNamespaceCache(kubeConfig, logger),
+    credentials: options.ensurer
+      ? undefined
+      : createCredentials(config, kubeConfig, { logger, metrics, now: options.now }),
+  };
 }
 
 /** Starts everything `serve` runs; the CLI adds signal handling, tests call it directly. */
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
   const { config, logger } = options;
   const metrics = options.metrics ?? createMetrics({ processMetrics: true });
-  const credentials =
-    options.kubeConfig && !options.ensurer
-      ? createCredentials(config, options.kubeConfig, logger, metrics)
-      : undefined;
-  let cache: NamespaceCache | undefined;
-  let namespaces = options.namespaces;
-  if (!namespaces) {
-    if (!options.kubeConfig) throw new Error("startWebhook needs a kubeConfig or a namespace source");
-    cache = createNamespaceCache(options.kubeConfig, logger);
-    namespaces = cache;
-  }
+  const cluster = connect(options, metrics);
+  const namespaces = options.namespaces ?? cluster?.cache;
+  if (!namespaces) throw new Error("startWebhook needs a kubeConfig or a namespace source");
   // The watcher may report a new pair before the server exists; it is picked up from this ref.
   const serverRef: { current?: WebhookServer } = {};
   const tls = await servingPair(config, logger, (pair) => serverRef.current?.setCertificate(pair));
@@ -60,13 +78,13 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     namespaces,
     logger,
     metrics,
-    ensurer: options.ensurer ?? credentials?.ensurer,
-    events: options.events ?? credentials?.events,
+    ensurer: options.ensurer ?? cluster?.credentials?.ensurer,
+    events: options.events ?? cluster?.credentials?.events,
     deadlineMs: config.admissionDeadlineMs,
   });
   const readiness = () => {
     const certificate = tls.watcher?.health() ?? { ok: true, detail: "self-signed" };
-    const namespaceCache = cache ? (cache.synced() ? "synced" : "not synced") : "static";
+    const namespaceCache = cluster ? (cluster.cache.synced() ? "synced" : "not synced") : "static";
     const ok = !closing && certificate.ok && namespaceCache !== "not synced";
     return { ok, checks: { certificate: certificate.detail, namespaceCache, shuttingDown: String(closing) } };
   };
@@ -75,25 +93,57 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   serverRef.current = server;
   tls.watcher?.start(options.certPollIntervalMs ?? 10_000);
   const metricsServer = await listenMetrics(metrics.registry, config.metricsPort, options.host);
-  // The cache syncs in the background; /readyz stays 503 until it has, and misses fall back to a GET.
-  cache
-    ?.start()
-    .catch((error: unknown) => logger.error({ err: String(error) }, "namespace cache failed to start"));
+  const controllerStarting = startBackground(options, cluster, metrics, () => closing);
   logger.info(
     { port: server.port, metricsPort: metricsServer.port, caBundle: tls.caBundlePath },
     "ecr-webhook serving",
   );
+  let controller: Controller | undefined;
+  void controllerStarting.then((started) => (controller = started));
   return {
     port: server.port,
     metricsPort: metricsServer.port,
     caBundlePath: tls.caBundlePath,
     metrics,
+    isLeader: () => controller?.isLeader() ?? false,
     async close() {
       closing = true;
       tls.watcher?.stop();
-      await server.close();
+      // The Lease is handed back at once while in-flight reviews drain.
+      await Promise.all([server.close(), controllerStarting.then((c) => c?.stop())]);
       await metricsServer.close();
-      await cache?.stop();
+      await cluster?.cache.stop();
     },
   };
+}
+
+/**
+ * The cache syncs in the background (/readyz stays 503 until it has; misses fall back to a GET).
+ * The controller starts once the first list is in, because its reconciler reads the cache.
+ */
+async function startBackground(
+  options: WebhookOptions,
+  cluster: Cluster | undefined,
+  metrics: Metrics,
+  closing: () => boolean,
+): Promise<Controller | undefined> {
+  if (!cluster) return undefined;
+  try {
+    await cluster.cache.start();
+  } catch (error) {
+    options.logger.error({ err: String(error) }, "namespace cache failed to start");
+  }
+  if (!cluster.credentials || !options.kubeConfig || options.controller === false || closing())
+    return undefined;
+  return startController({
+    config: options.config,
+    kubeConfig: options.kubeConfig,
+    cache: cluster.cache,
+    credentials: cluster.credentials,
+    logger: options.logger,
+    metrics,
+    leaseTiming: options.leaseTiming,
+    identity: options.identity,
+    now: options.now,
+  });
 }

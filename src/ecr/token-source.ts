@@ -34,6 +34,11 @@ export interface TokenSourceOptions {
   readonly backoff?: Backoff;
   /** Never call ECR for one key more often than this, whatever happens: ECR allows ~20/s. */
   readonly minCallIntervalMs?: number;
+  /**
+   * After a key's retries are exhausted, callers fail fast for this long instead of starting new
+   * retry chains: during an ECR outage, 10,000 namespaces must not mean 10,000 chains.
+   */
+  readonly failureHoldMs?: number;
 }
 
 const DEFAULT_BACKOFF: Backoff = { baseMs: 250, capMs: 8_000, attempts: 5 };
@@ -76,6 +81,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   const tokens = new Map<string, EcrToken>();
   const pending = new Map<string, Promise<EcrToken>>();
   const lastCallAt = new Map<string, number>();
+  const heldFailures = new Map<string, { until: number; error: TokenError }>();
   const clients = new Map<string, ECRClient>();
   const roleCredentials = new Map<string, AwsCredentialIdentityProvider>();
   let calls = 0;
@@ -133,6 +139,8 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       const key = `${identity}|${region}`;
       const cached = tokens.get(key);
       if (cached && cached.expiresAt.getTime() - now() >= options.minTokenTtlMs) return cached;
+      const held = heldFailures.get(key);
+      if (held && held.until > now()) throw held.error;
       let inFlight = pending.get(key);
       if (!inFlight) {
         const client = clientFor(identity, region, role);
@@ -142,6 +150,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
         })
           .then((token) => {
             tokens.set(key, token);
+            heldFailures.delete(key);
             options.logger.info(
               { identity, region, expiresAt: token.expiresAt.toISOString() },
               "ECR token obtained",
@@ -154,9 +163,11 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
               { identity, region, error: e.name, message: e.message },
               "ECR token request failed",
             );
-            throw new Error(
+            const failure = new TokenError(
               `ECR GetAuthorizationToken for ${region} as ${identity} failed: ${e.name}: ${e.message}`,
             );
+            heldFailures.set(key, { until: now() + (options.failureHoldMs ?? 10_000), error: failure });
+            throw failure;
           })
           .finally(() => pending.delete(key));
         pending.set(key, inFlight);

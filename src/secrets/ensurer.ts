@@ -36,8 +36,13 @@ export interface EnsurerDeps {
 }
 
 export interface SecretEnsurer extends CredentialEnsurer {
-  /** Refreshes every stale entry already in the namespace's Secret (rotation); reads it afresh. */
-  refresh(namespace: string): Promise<RefreshOutcome>;
+  /**
+   * Rotation: reads the Secret afresh and refreshes every stale entry in it, adding `wanted` hosts
+   * (the default registry) when given; without them an absent Secret is left absent.
+   */
+  refresh(namespace: string, wanted?: readonly string[]): Promise<RefreshOutcome>;
+  /** The earliest expiry among the entries this process knows for a namespace. */
+  earliestExpiry(namespace: string): Date | undefined;
   /** Drops what this process remembers of a namespace (it was disabled or deleted). */
   forget(namespace: string): void;
 }
@@ -158,11 +163,8 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
         if ((isConflict(failure) || isAlreadyExists(failure)) && ++conflicts < MAX_CONFLICTS) continue;
         if (isNamespaceTerminating(failure))
           throw new EnsureError("namespace_terminating", `namespace ${namespace} is terminating`);
-        const transient =
-          failure.code === undefined
-            ? !(error instanceof Error && /^ECR /.test(error.message))
-            : isRetryable(failure);
-        if (!transient || ++attempt >= backoff.attempts) throw new EnsureError("error", failure.message);
+        if (!isRetryable(failure) || ++attempt >= backoff.attempts)
+          throw new EnsureError("error", failure.message);
         await sleep(Math.max(backoffDelay(backoff, attempt), (failure.retryAfterSeconds ?? 0) * 1000));
       }
     }
@@ -202,15 +204,23 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
       }
     },
 
-    refresh(namespace) {
+    refresh(namespace, wanted = []) {
       return serialised(namespace, async (): Promise<RefreshOutcome> => {
         try {
-          return { status: await reconcile(namespace, []) };
+          return { status: await reconcile(namespace, wanted) };
         } catch (error) {
           const failed = fail(namespace, error);
           return { status: "failed", reason: failed.reason, message: failed.message };
         }
       });
+    },
+
+    earliestExpiry(namespace) {
+      let earliest: Date | undefined;
+      for (const entry of known.get(namespace)?.values() ?? []) {
+        if (!earliest || entry.expiresAt < earliest) earliest = entry.expiresAt;
+      }
+      return earliest;
     },
 
     forget(namespace) {

@@ -260,6 +260,11 @@ describe("decide: ServiceAccounts", () => {
     const decision = decide(request, enabledNamespace(), testConfig());
     expect(decision.action === "inject" && decision.patch).toEqual([
       { op: "add", path: "/imagePullSecrets/1", value: { name: "ecr-pull-secret" } },
+      {
+        op: "add",
+        path: "/metadata/annotations",
+        value: { "ecr-webhook.io/added-pull-secret": "ecr-pull-secret" },
+      },
     ]);
   });
 });

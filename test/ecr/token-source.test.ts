@@ -30,6 +30,7 @@ function tokenSource(overrides: Partial<TokenSourceOptions> = {}) {
     metrics: createMetrics(),
     backoff: { baseMs: 10, capMs: 50, attempts: 4 },
     minCallIntervalMs: 0,
+    failureHoldMs: 0,
     ...overrides,
   });
 }
@@ -134,5 +135,26 @@ describe("ECR token source (through the SDK, against the stand-in)", () => {
     expect(ecr).toHaveLength(4);
     for (let i = 1; i < ecr.length; i++) expect(ecr[i]!.at - ecr[i - 1]!.at).toBeGreaterThanOrEqual(95);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it("after retries are exhausted, fails fast for the hold period instead of calling again", async () => {
+    let clock = Date.now();
+    aws.throttleNext("GetAuthorizationToken", 100);
+    const source = tokenSource({
+      now: () => clock,
+      failureHoldMs: 10_000,
+      backoff: { baseMs: 1, capMs: 1, attempts: 2 },
+    });
+    await expect(source.get("123456789012", "us-east-1")).rejects.toThrow(/ThrottlingException/);
+    const calls = aws.count({ service: "ecr" });
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        expect(source.get("123456789012", "us-east-1")).rejects.toThrow(/ThrottlingException/),
+      ),
+    );
+    expect(aws.count({ service: "ecr" })).toBe(calls);
+    aws.reset();
+    clock += 10_001;
+    expect((await source.get("123456789012", "us-east-1")).password).toBeTruthy();
   });
 });

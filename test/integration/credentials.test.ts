@@ -110,7 +110,7 @@ describe("fresh credentials on the admission path", () => {
     // A managed Secret that already serves another registry, with an entry that has expired.
     const other = "111122223333.dkr.ecr.us-west-2.amazonaws.com";
     h.kube.put("secrets", "conflict", managedSecret("conflict", { [other]: "kept" }));
-    h.kube.conflictNext({ times: 2 });
+    h.kube.conflictNext({ times: 2, match: (r) => r.resource === "secrets" });
     const res = await h.reviewPod("conflict");
     expect(res.response.warnings).toBeUndefined();
     expect(h.kube.requests.filter((r) => r.resource === "secrets" && r.verb === "update").length).toBe(3);
@@ -228,6 +228,11 @@ describe("fresh credentials on the admission path", () => {
     });
     expect(decodePatch(res)).toEqual([
       { op: "add", path: "/imagePullSecrets", value: [{ name: "ecr-pull-secret" }] },
+      {
+        op: "add",
+        path: "/metadata/annotations",
+        value: { "ecr-webhook.io/added-pull-secret": "ecr-pull-secret" },
+      },
     ]);
     expect(Object.keys(dockerConfigOf(h.kube.get("secrets", "sa", "ecr-pull-secret")).auths)).toEqual([EAST]);
   });

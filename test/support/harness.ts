@@ -40,10 +40,10 @@ export interface Harness {
 
 /** The whole webhook (real cache, real ensurer, real SDK) against both stand-ins, on loopback. */
 export async function startHarness(
-  options: { argv?: string[]; aws?: AwsStandInOptions } = {},
+  options: { argv?: string[]; aws?: AwsStandInOptions; controller?: boolean; now?: () => number } = {},
 ): Promise<Harness> {
   const kube = await startKubeApi();
-  const aws = await startAwsStandIn(options.aws);
+  const aws = await startAwsStandIn({ now: options.now, ...options.aws });
   const restoreEnv = useAwsEndpoints(aws);
   const logs = new LogCapture();
   const dir = await mkdtemp(join(tmpdir(), "ecr-webhook-it-"));
@@ -64,6 +64,9 @@ export async function startHarness(
     kubeConfig: kube.kubeConfig(),
     metrics: createMetrics(),
     host: "127.0.0.1",
+    // Admission tests count API requests exactly: rotation runs only where a test asks for it.
+    controller: options.controller ?? false,
+    now: options.now,
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   let uid = 0;

@@ -1,12 +1,12 @@
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { EventRecorder } from "../admission/ensurer.js";
 import type { Config } from "../config/config.js";
 import { createTokenSource, type TokenSource } from "../ecr/token-source.js";
 import { kubeEventRecorder } from "../kube/events.js";
 import { kubeSecretStore } from "../kube/secret-store.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { createSecretEnsurer, type SecretEnsurer } from "../secrets/ensurer.js";
-import type { EventRecorder } from "../admission/ensurer.js";
+import { createSecretEnsurer, type SecretEnsurer } from "./ensurer.js";
 
 export interface Credentials {
   readonly tokens: TokenSource;
@@ -18,17 +18,18 @@ export interface Credentials {
 export function createCredentials(
   config: Config,
   kubeConfig: KubeConfig,
-  logger: Logger,
-  metrics: Metrics,
+  context: { logger: Logger; metrics: Metrics; now?: () => number },
 ): Credentials {
+  const { logger, metrics, now } = context;
   const tokens = createTokenSource({
     minTokenTtlMs: config.minTokenTtlMs,
     callTimeoutMs: config.awsCallTimeoutMs,
     accountRoles: config.accountRoles,
     logger,
     metrics,
+    now,
   });
-  const events = kubeEventRecorder(kubeConfig, logger);
+  const events = kubeEventRecorder(kubeConfig, logger, now);
   const ensurer = createSecretEnsurer({
     store: kubeSecretStore(kubeConfig),
     tokens,
@@ -37,6 +38,7 @@ export function createCredentials(
     logger,
     metrics,
     events,
+    now,
   });
   return { tokens, ensurer, events };
 }

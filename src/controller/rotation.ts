@@ -1,0 +1,129 @@
+import type { EventRecorder } from "../admission/ensurer.js";
+import type { TokenSource } from "../ecr/token-source.js";
+import type { Logger } from "../log/logger.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { SecretEnsurer } from "../secrets/ensurer.js";
+import { mapLimit } from "./pool.js";
+
+/** ECR tokens are valid for 12 hours from issue; the age of an entry is derived from its expiry. */
+const TOKEN_LIFETIME_MS = 12 * 3_600_000;
+
+export interface RotationDeps {
+  readonly listEnabledNamespaces: () => Promise<string[]>;
+  readonly ensurer: SecretEnsurer;
+  readonly tokens: TokenSource;
+  readonly events?: EventRecorder;
+  /** Hosts every enabled namespace gets (the configured default registry), possibly none. */
+  readonly defaultHosts: readonly string[];
+  readonly concurrency: number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+}
+
+export interface CycleSummary {
+  readonly namespaces: number;
+  readonly refreshed: number;
+  readonly fresh: number;
+  readonly absent: number;
+  readonly failed: readonly { namespace: string; message: string }[];
+  readonly ecrCalls: number;
+  readonly durationMs: number;
+  readonly oldestTokenAgeSeconds?: number;
+}
+
+/**
+ * One pass over every enabled namespace: each managed Secret is read by name and its stale entries
+ * are refreshed. Tokens come from the shared token source, so a cycle makes one ECR call per
+ * (identity, region) however many namespaces there are. A failure never removes an entry.
+ */
+export async function runRotationCycle(deps: RotationDeps): Promise<CycleSummary> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const callsBefore = deps.tokens.calls();
+  const namespaces = await deps.listEnabledNamespaces();
+  const outcomes = await mapLimit(namespaces, deps.concurrency, async (namespace) => ({
+    namespace,
+    outcome: await deps.ensurer.refresh(namespace, deps.defaultHosts),
+  }));
+  const failed: { namespace: string; message: string }[] = [];
+  const counts = { refreshed: 0, fresh: 0, absent: 0 };
+  let earliest = Infinity;
+  for (const { namespace, outcome } of outcomes) {
+    deps.metrics.rotationRefreshes.inc({ result: outcome.status });
+    if (outcome.status === "failed") {
+      failed.push({ namespace, message: outcome.message });
+      deps.events?.namespaceEvent(namespace, {
+        type: "Warning",
+        reason: "PullSecretRefreshFailed",
+        message: outcome.message,
+      });
+      continue;
+    }
+    counts[outcome.status] += 1;
+    earliest = Math.min(earliest, deps.ensurer.earliestExpiry(namespace)?.getTime() ?? Infinity);
+  }
+  const finished = now();
+  const oldestTokenAgeSeconds = Number.isFinite(earliest)
+    ? Math.max(0, (finished - (earliest - TOKEN_LIFETIME_MS)) / 1000)
+    : undefined;
+  if (oldestTokenAgeSeconds !== undefined) deps.metrics.oldestTokenAge.set(oldestTokenAgeSeconds);
+  if (failed.length === 0) deps.metrics.lastRotationSuccess.set(finished / 1000);
+  return {
+    namespaces: namespaces.length,
+    ...counts,
+    failed,
+    ecrCalls: deps.tokens.calls() - callsBefore,
+    durationMs: finished - started,
+    oldestTokenAgeSeconds,
+  };
+}
+
+export function logSummary(logger: Logger, summary: CycleSummary): void {
+  const { failed, ...figures } = summary;
+  const line = { ...figures, failed: failed.length, failures: failed.slice(0, 20) };
+  if (failed.length > 0) logger.warn(line, "rotation cycle finished with failures");
+  else logger.info(line, "rotation cycle finished");
+}
+
+export interface RotationLoop {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a cycle now and then every `intervalMs` (±10% jitter, so replicas restarted together do
+ * not synchronise); after a cycle with failures the next comes sooner. Cycles never overlap and an
+ * error never escapes the loop.
+ */
+export function startRotationLoop(
+  deps: RotationDeps & { intervalMs: number; random?: () => number },
+): RotationLoop {
+  const random = deps.random ?? Math.random;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  const schedule = (ms: number) => {
+    if (!stopped) timer = setTimeout(() => void (running = cycle()), ms);
+  };
+  const cycle = async () => {
+    let retrySoon = false;
+    try {
+      const summary = await runRotationCycle(deps);
+      logSummary(deps.logger, summary);
+      retrySoon = summary.failed.length > 0;
+    } catch (error) {
+      retrySoon = true;
+      deps.logger.error({ err: (error as Error).message }, "rotation cycle could not run");
+    }
+    const base = retrySoon ? Math.min(deps.intervalMs, 60_000) : deps.intervalMs;
+    schedule(base * (0.9 + 0.2 * random()));
+  };
+  schedule(0);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
