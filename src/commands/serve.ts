@@ -43,7 +43,7 @@ export interface RunningWebhook {
   /** Whether this replica currently runs rotation and the reconciler. */
   isLeader(): boolean;
   /** Graceful: stop accepting, answer what is in flight, hand back the Lease, stop background work. */
-  close(): Promise<void>;
+  close(options?: { releaseLease?: boolean }): Promise<void>;
 }
 
 interface Cluster {
@@ -106,11 +106,11 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     caBundlePath: tls.caBundlePath,
     metrics,
     isLeader: () => controller?.isLeader() ?? false,
-    async close() {
+    async close({ releaseLease = true } = {}) {
       closing = true;
       tls.watcher?.stop();
       // The Lease is handed back at once while in-flight reviews drain.
-      await Promise.all([server.close(), controllerStarting.then((c) => c?.stop())]);
+      await Promise.all([server.close(), controllerStarting.then((c) => c?.stop({ release: releaseLease }))]);
       await metricsServer.close();
       await cluster?.cache.stop();
     },

@@ -50,7 +50,8 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
       leaseDurationSeconds: leaseSeconds,
       acquireTime: takeover ? at : previous?.acquireTime,
       renewTime: at,
-      leaseTransitions: (previous?.leaseTransitions ?? 0) + (takeover && previous?.holderIdentity ? 1 : 0),
+      // As client-go counts: every change of holder of an existing Lease, a released one included.
+      leaseTransitions: (previous?.leaseTransitions ?? 0) + (takeover && previous ? 1 : 0),
     };
   };
 

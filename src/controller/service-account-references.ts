@@ -19,9 +19,19 @@ export function addReferenceOps(sa: V1ServiceAccount, secretName: string): Opera
 /** Removes the reference only if ecr-webhook added it; a reference a user wrote stays. */
 export function removeReferenceOps(sa: V1ServiceAccount, secretName: string): Operation[] {
   if (sa.metadata?.annotations?.[ANNOTATION_ADDED_REFERENCE] !== secretName) return [];
+  // The API server omits empty lists and maps, so when ours was the only entry the whole field goes:
+  // that restores the object exactly as it was before the webhook touched it.
   const ops: Operation[] = [];
-  const index = (sa.imagePullSecrets ?? []).findIndex((ref) => ref.name === secretName);
-  if (index >= 0) ops.push({ op: "remove", path: `/imagePullSecrets/${index}` });
-  ops.push({ op: "remove", path: `/metadata/annotations/${escapePointer(ANNOTATION_ADDED_REFERENCE)}` });
+  const refs = sa.imagePullSecrets ?? [];
+  const index = refs.findIndex((ref) => ref.name === secretName);
+  if (index >= 0)
+    ops.push({ op: "remove", path: refs.length === 1 ? "/imagePullSecrets" : `/imagePullSecrets/${index}` });
+  const onlyAnnotation = Object.keys(sa.metadata?.annotations ?? {}).length === 1;
+  ops.push({
+    op: "remove",
+    path: onlyAnnotation
+      ? "/metadata/annotations"
+      : `/metadata/annotations/${escapePointer(ANNOTATION_ADDED_REFERENCE)}`,
+  });
   return guarded(sa, ops);
 }

@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startWebhook, type RunningWebhook } from "../../src/commands/serve.js";
+import { LEASE_NAME } from "../../src/controller/controller.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { startAwsStandIn, type AwsStandIn } from "../support/aws/index.js";
+import { useAwsEndpoints } from "../support/aws-env.js";
+import { testConfig } from "../support/fixtures.js";
+import { ENABLED } from "../support/harness.js";
+import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";
+
+let kube: KubeApiStandIn;
+let aws: AwsStandIn;
+let restore: () => void;
+const running: RunningWebhook[] = [];
+
+async function setup() {
+  kube = await startKubeApi();
+  aws = await startAwsStandIn();
+  restore = useAwsEndpoints(aws);
+  kube.addNamespace("ecr-webhook");
+  kube.addNamespace("team-a", { labels: ENABLED });
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((w) => w.close()));
+  await kube.close();
+  await aws.close();
+  restore();
+});
+
+/** A replica as the Deployment runs it: its own process state, the same cluster, a short lease. */
+async function replica(identity: string, leaseDurationMs: number): Promise<RunningWebhook> {
+  const webhook = await startWebhook({
+    config: testConfig(
+      [
+        "--port=0",
+        "--metrics-port=0",
+        "--rotation-interval=1s",
+        "--default-account=123456789012",
+        "--default-region=us-east-1",
+      ],
+      {
+        POD_NAMESPACE: "ecr-webhook",
+      },
+    ),
+    logger: silentLogger(),
+    kubeConfig: kube.kubeConfig(),
+    metrics: createMetrics(),
+    host: "127.0.0.1",
+    identity,
+    leaseTiming: { leaseDurationMs, renewDeadlineMs: leaseDurationMs * 0.7, retryPeriodMs: 100 },
+  });
+  running.push(webhook);
+  return webhook;
+}
+
+const holder = () => (kube.get("leases", "ecr-webhook", LEASE_NAME) as any)?.spec?.holderIdentity;
+const rotations = async (w: RunningWebhook) =>
+  Number(
+    (await w.metrics.registry.getSingleMetricAsString("ecr_webhook_last_rotation_success_timestamp_seconds"))
+      .split(" ")
+      .pop(),
+  );
+
+async function stop(w: RunningWebhook, releaseLease: boolean) {
+  running.splice(running.indexOf(w), 1);
+  await w.close({ releaseLease });
+}
+
+describe("leader election across replicas", () => {
+  it("exactly one replica leads and rotates; the other only serves", async () => {
+    await setup();
+    const [a, b] = [await replica("replica-a", 2_000), await replica("replica-b", 2_000)];
+    await expect.poll(() => holder(), { timeout: 5_000 }).toMatch(/^replica-[ab]$/);
+    const leader = holder() === "replica-a" ? a : b;
+    const follower = leader === a ? b : a;
+    await expect.poll(() => rotations(leader), { timeout: 5_000 }).toBeGreaterThan(0);
+    // The leader's rotation created the default registry's Secret in the enabled namespace.
+    await expect.poll(() => kube.get("secrets", "team-a", "ecr-pull-secret")).toBeDefined();
+    await new Promise((r) => setTimeout(r, 1_500)); // several rotation intervals and lease renewals
+    expect(leader.isLeader()).toBe(true);
+    expect(follower.isLeader()).toBe(false);
+    expect(await rotations(follower)).toBe(0);
+  });
+
+  it("a leader that dies without releasing is replaced once the lease expires", async () => {
+    await setup();
+    const a = await replica("replica-a", 2_000);
+    await expect.poll(() => a.isLeader(), { timeout: 5_000 }).toBe(true);
+    const b = await replica("replica-b", 2_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.isLeader()).toBe(false);
+    const killedAt = Date.now();
+    await stop(a, false); // crash: the Lease still names replica-a
+    expect(holder()).toBe("replica-a");
+    await expect.poll(() => b.isLeader(), { timeout: 6_000, interval: 50 }).toBe(true);
+    const handover = Date.now() - killedAt;
+    // Not before the lease could have expired, and within its duration plus a couple of retries.
+    expect(handover).toBeGreaterThanOrEqual(1_900);
+    expect(handover).toBeLessThan(2_000 + 2_500);
+    await expect.poll(() => rotations(b), { timeout: 5_000 }).toBeGreaterThan(0);
+  });
+
+  it("shutdown (SIGTERM) releases the lease at once: the next replica leads long before expiry", async () => {
+    await setup();
+    const a = await replica("replica-a", 30_000);
+    await expect.poll(() => a.isLeader(), { timeout: 5_000 }).toBe(true);
+    const b = await replica("replica-b", 30_000);
+    const stoppedAt = Date.now();
+    await stop(a, true);
+    expect(holder()).toBe("");
+    await expect.poll(() => b.isLeader(), { timeout: 10_000, interval: 50 }).toBe(true);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    expect(holder()).toBe("replica-b");
+    expect(
+      (kube.get("leases", "ecr-webhook", LEASE_NAME) as any).spec.leaseTransitions,
+    ).toBeGreaterThanOrEqual(1);
+  });
+});
