@@ -113,4 +113,23 @@ describe("rotation", () => {
     expect(converged).toMatchObject({ failed: [] });
     expect(converged.refreshed).toBe(partial.failed.length);
   });
+
+  it("honours 429 Too Many Requests and its Retry-After", async () => {
+    rig = await startRotationRig();
+    rig.seedSecret("busy", { [EAST]: "old" }, 12);
+    rig.clock.advance(7 * HOUR);
+    rig.kube.failNext({
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+      match: (r) => r.resource === "secrets" && r.verb === "update",
+    });
+    const started = Date.now();
+    const summary = await rig.cycle();
+    expect(summary).toMatchObject({ refreshed: 1, failed: [] });
+    const updates = rig.kube.requests.filter((r) => r.resource === "secrets" && r.verb === "update");
+    expect(updates).toHaveLength(2);
+    // The retry waited for the server's Retry-After, not just the (2-10 ms) backoff.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  });
 });
