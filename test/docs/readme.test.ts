@@ -1,0 +1,37 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { COMMANDS } from "../../src/commands/help.js";
+import { runExplain } from "../../src/commands/explain.js";
+import { envName, FLAGS } from "../../src/config/flags.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+
+const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+
+describe("README stays true to the code", () => {
+  it.each(FLAGS.map((f) => f.name))("documents --%s and its environment twin", (name) => {
+    expect(readme).toContain(`\`--${name}\``);
+    expect(readme).toContain(`\`${envName(name)}\``);
+  });
+
+  it("documents every metric", async () => {
+    const names = (await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(10);
+    for (const name of names) expect(readme).toContain(`\`${name}\``);
+  });
+
+  it.each(Object.keys(COMMANDS))("documents the %s command", (command) => {
+    expect(readme).toMatch(new RegExp(`\\| \`${command}[ \`]`));
+  });
+
+  it("shows the real output of the quick-start explain", async () => {
+    let output = "";
+    await runExplain(["-f", "examples/pod.yaml"], (text) => (output += text));
+    expect(readme).toContain(output);
+  });
+
+  it("gives .ci/run's test command as a quick-start command", () => {
+    const ci = readFileSync(new URL("../../.ci/run", import.meta.url), "utf8");
+    expect(ci).toMatch(/^npm test$/m);
+    expect(readme).toContain("npm ci && npm test");
+  });
+});
