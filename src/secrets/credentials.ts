@@ -6,6 +6,7 @@ import { kubeEventRecorder } from "../kube/events.js";
 import { kubeSecretStore } from "../kube/secret-store.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { Backoff } from "../ecr/retry.js";
 import { createSecretEnsurer, type SecretEnsurer } from "./ensurer.js";
 
 export interface Credentials {
@@ -14,20 +15,29 @@ export interface Credentials {
   readonly events: EventRecorder;
 }
 
+/** Retry timings, shortened by tests and benchmarks; production uses the defaults. */
+export interface Tuning {
+  readonly backoff?: Backoff;
+  readonly minCallIntervalMs?: number;
+  readonly callTimeoutMs?: number;
+}
+
 /** The real collaborators behind admission and rotation: ECR through the SDK, Secrets through the API. */
 export function createCredentials(
   config: Config,
   kubeConfig: KubeConfig,
-  context: { logger: Logger; metrics: Metrics; now?: () => number },
+  context: { logger: Logger; metrics: Metrics; now?: () => number; tuning?: Tuning },
 ): Credentials {
-  const { logger, metrics, now } = context;
+  const { logger, metrics, now, tuning } = context;
   const tokens = createTokenSource({
     minTokenTtlMs: config.minTokenTtlMs,
-    callTimeoutMs: config.awsCallTimeoutMs,
+    callTimeoutMs: tuning?.callTimeoutMs ?? config.awsCallTimeoutMs,
     accountRoles: config.accountRoles,
     logger,
     metrics,
     now,
+    backoff: tuning?.backoff,
+    minCallIntervalMs: tuning?.minCallIntervalMs,
   });
   const events = kubeEventRecorder(kubeConfig, logger, now);
   const ensurer = createSecretEnsurer({
@@ -39,6 +49,7 @@ export function createCredentials(
     metrics,
     events,
     now,
+    backoff: tuning?.backoff,
   });
   return { tokens, ensurer, events };
 }

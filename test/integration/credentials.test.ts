@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { decodePatch } from "../support/https-client.js";
 import { loadApiStatus } from "../support/fixtures.js";
+import { managedSecret as writtenByReplica } from "../support/managed-secret.js";
 import { dockerConfigOf, ENABLED, leakedSecrets, startHarness, type Harness } from "../support/harness.js";
 
 const EAST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
@@ -15,28 +16,8 @@ afterEach(async () => {
 });
 
 /** A Secret as another ecr-webhook replica would have written it, valid for 10 more hours. */
-function managedSecret(namespace: string, passwords: Record<string, string>) {
-  const expiresAt = new Date(Date.now() + 10 * 3_600_000).toISOString();
-  const auths = Object.fromEntries(
-    Object.entries(passwords).map(([host, password]) => [host, { username: "AWS", password, auth: "x" }]),
-  );
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    type: "kubernetes.io/dockerconfigjson",
-    metadata: {
-      name: "ecr-pull-secret",
-      namespace,
-      labels: { "app.kubernetes.io/managed-by": "ecr-webhook" },
-      annotations: {
-        "ecr-webhook.io/expiries": JSON.stringify(
-          Object.fromEntries(Object.keys(passwords).map((h) => [h, expiresAt])),
-        ),
-      },
-    },
-    data: { ".dockerconfigjson": Buffer.from(JSON.stringify({ auths })).toString("base64") },
-  };
-}
+const managedSecret = (namespace: string, passwords: Record<string, string>) =>
+  writtenByReplica(namespace, passwords, new Date(Date.now() + 10 * 3_600_000));
 
 const secretWrites = (h: Harness, verb: "create" | "update") => h.kube.count({ resource: "secrets", verb });
 

@@ -1,15 +1,13 @@
 import { runRotationCycle, type RotationDeps } from "../../src/controller/rotation.js";
-import { createTokenSource } from "../../src/ecr/token-source.js";
-import { kubeEventRecorder } from "../../src/kube/events.js";
 import { enabledNamespaceLister } from "../../src/kube/namespaces.js";
-import { kubeSecretStore } from "../../src/kube/secret-store.js";
 import { createLogger } from "../../src/log/logger.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
-import { createSecretEnsurer } from "../../src/secrets/ensurer.js";
+import { createCredentials } from "../../src/secrets/credentials.js";
 import { startAwsStandIn, type AwsStandIn } from "./aws/index.js";
 import { useAwsEndpoints } from "./aws-env.js";
 import { testConfig } from "./fixtures.js";
 import { ENABLED, LogCapture } from "./harness.js";
+import { managedSecret } from "./managed-secret.js";
 import { startKubeApi, type KubeApiStandIn } from "./kube-api/index.js";
 
 export const HOUR = 3_600_000;
@@ -48,28 +46,11 @@ export async function startRotationRig(
   const logs = new LogCapture();
   const logger = createLogger("debug", logs);
   const metrics = createMetrics();
-  const fast = { baseMs: 2, capMs: 10, attempts: 3 };
-  const tokens = createTokenSource({
-    minTokenTtlMs: config.minTokenTtlMs,
-    callTimeoutMs: 2_000,
-    accountRoles: config.accountRoles,
+  const { tokens, ensurer, events } = createCredentials(config, kc, {
     logger,
     metrics,
     now: clock.now,
-    backoff: fast,
-    minCallIntervalMs: 0,
-  });
-  const events = kubeEventRecorder(kc, logger, clock.now);
-  const ensurer = createSecretEnsurer({
-    store: kubeSecretStore(kc),
-    tokens,
-    secretName: config.secretName,
-    minTokenTtlMs: config.minTokenTtlMs,
-    logger,
-    metrics,
-    events,
-    now: clock.now,
-    backoff: fast,
+    tuning: { backoff: { baseMs: 2, capMs: 10, attempts: 3 }, minCallIntervalMs: 0, callTimeoutMs: 2_000 },
   });
   const deps: RotationDeps = {
     listEnabledNamespaces: enabledNamespaceLister(kc, config),
@@ -91,29 +72,11 @@ export async function startRotationRig(
     cycle: () => runRotationCycle(deps),
     seedSecret(namespace, hosts, hoursLeft) {
       if (!kube.get("namespaces", undefined, namespace)) kube.addNamespace(namespace, { labels: ENABLED });
-      const expiresAt = new Date(clock.now() + hoursLeft * HOUR).toISOString();
-      const auths = Object.fromEntries(
-        Object.entries(hosts).map(([host, password]) => [
-          host,
-          { username: "AWS", password, auth: Buffer.from(`AWS:${password}`).toString("base64") },
-        ]),
+      kube.put(
+        "secrets",
+        namespace,
+        managedSecret(namespace, hosts, new Date(clock.now() + hoursLeft * HOUR), config.secretName),
       );
-      kube.put("secrets", namespace, {
-        apiVersion: "v1",
-        kind: "Secret",
-        type: "kubernetes.io/dockerconfigjson",
-        metadata: {
-          name: config.secretName,
-          namespace,
-          labels: { "app.kubernetes.io/managed-by": "ecr-webhook" },
-          annotations: {
-            "ecr-webhook.io/expiries": JSON.stringify(
-              Object.fromEntries(Object.keys(hosts).map((h) => [h, expiresAt])),
-            ),
-          },
-        },
-        data: { ".dockerconfigjson": Buffer.from(JSON.stringify({ auths })).toString("base64") },
-      });
     },
     async close() {
       await kube.close();
