@@ -3,7 +3,7 @@ import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { decide, type Decision } from "./decide.js";
 import type { CredentialEnsurer, EnsureResult, EventRecorder } from "./ensurer.js";
-import type { NamespaceSource } from "./namespace-meta.js";
+import type { NamespaceMeta, NamespaceSource } from "./namespace-meta.js";
 import { allowed, patched, type Verdict } from "./response.js";
 import type { AdmissionReview } from "./review.js";
 
@@ -15,45 +15,71 @@ export interface HandlerDeps {
   /** Absent in `explain` and in pure handler tests: the patch is computed, nothing is ensured. */
   readonly ensurer?: CredentialEnsurer;
   readonly events?: EventRecorder;
-  /** Longest a review waits for its Secret; the caller passes min(--admission-deadline, API server timeout). */
+  /** Longest a review waits; the caller passes min(--admission-deadline, API server timeout). */
   readonly deadlineMs: number;
 }
 
 export type ReviewHandler = (review: AdmissionReview, deadlineMs?: number) => Promise<Verdict>;
 
+const TIMED_OUT = Symbol("timed out");
+
+/** Waits for `work` at most `ms`; the work itself goes on (and finishes in the background). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
- * Orchestrates one review: look up the namespace, decide (pure), make sure the Secret is there
- * (bounded by the deadline), answer. Any fault admits the object unchanged: the webhook fails open
- * so that it can never block pod creation.
+ * Orchestrates one review: look up the namespace, decide (pure), make sure the Secret is there, and
+ * answer, all within the deadline. Any fault admits the object unchanged: the webhook fails open so
+ * that it can never block pod creation.
  */
 export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
   return async (review, deadlineMs = deps.deadlineMs) => {
+    const started = Date.now();
     const { request } = review;
+    const kind = request.kind.kind;
     const log = deps.logger.child({
       uid: request.uid,
-      kind: request.kind.kind,
+      kind,
       namespace: request.namespace,
       name: request.name,
       operation: request.operation,
       dryRun: request.dryRun,
     });
+    const failOpen = (warning: string, error?: unknown) => {
+      log.error({ err: error }, `${warning}; admitting unchanged`);
+      deps.metrics.reviews.inc({ kind, outcome: "failed_open" });
+      return allowed([`ecr-webhook: ${warning}, ${kind} admitted unchanged`]);
+    };
     let decision: Decision;
     try {
-      const namespace = request.namespace ? await deps.namespaces.get(request.namespace) : undefined;
+      const lookup = request.namespace ? deps.namespaces.get(request.namespace) : Promise.resolve(undefined);
+      const namespace: NamespaceMeta | undefined | typeof TIMED_OUT = await within(lookup, deadlineMs);
+      if (namespace === TIMED_OUT) return failOpen(`namespace lookup took longer than ${deadlineMs}ms`);
       decision = decide(request, namespace, deps.policy);
     } catch (error) {
-      log.error({ err: error }, "admission decision failed; admitting unchanged");
-      deps.metrics.reviews.inc({ kind: request.kind.kind, outcome: "failed_open" });
-      return allowed([`ecr-webhook: internal error, ${request.kind.kind} admitted unchanged`]);
+      return failOpen("internal error", error);
     }
     if (decision.action === "skip") {
       log.debug({ reason: decision.reason, warnings: decision.warnings }, "admitted unchanged");
-      deps.metrics.reviews.inc({ kind: request.kind.kind, outcome: "unchanged" });
+      deps.metrics.reviews.inc({ kind, outcome: "unchanged" });
       return allowed(decision.warnings);
     }
     const warnings = [...decision.warnings];
     if (decision.registries.length > 0 && !request.dryRun && deps.ensurer && request.namespace) {
-      const problem = await ensureWithin(deps, request.namespace, decision, deadlineMs);
+      const remaining = deadlineMs - (Date.now() - started);
+      const problem = await ensureWithin(deps, request.namespace, decision, {
+        remainingMs: remaining,
+        deadlineMs,
+      });
       if (problem) {
         warnings.push(problem.warning);
         deps.metrics.admissionFallbacks.inc({ reason: problem.reason });
@@ -64,8 +90,8 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
       }
     }
     const outcome = decision.patch.length > 0 ? "patched" : "unchanged";
-    deps.metrics.reviews.inc({ kind: request.kind.kind, outcome });
-    if (decision.patch.length > 0) deps.metrics.patches.inc({ kind: request.kind.kind });
+    deps.metrics.reviews.inc({ kind, outcome });
+    if (decision.patch.length > 0) deps.metrics.patches.inc({ kind });
     log.info(
       { outcome, registries: decision.registries.map((r) => r.host), warnings: warnings.length },
       "reviewed",
@@ -80,22 +106,16 @@ interface EnsureProblem {
   detail: string;
 }
 
-const TIMED_OUT = Symbol("timed out");
-
 /**
- * Waits for the ensure at most `deadlineMs`. The ensure itself is not cancelled: it finishes (and
+ * Waits for the ensure for what is left of the review's deadline. The ensure itself is not cancelled: it finishes (and
  * retries) in the background, so the Secret is there shortly even when this pod could not wait.
  */
 async function ensureWithin(
   deps: HandlerDeps,
   namespace: string,
   decision: Extract<Decision, { action: "inject" }>,
-  deadlineMs: number,
+  time: { remainingMs: number; deadlineMs: number },
 ): Promise<EnsureProblem | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), deadlineMs);
-  });
   const ensuring = deps
     .ensurer!.ensure(namespace, decision.registries)
     .catch((error: unknown): EnsureResult => ({
@@ -103,9 +123,8 @@ async function ensureWithin(
       reason: "error",
       message: (error as Error).message,
     }));
-  const result = await Promise.race([ensuring, deadline]);
-  clearTimeout(timer);
-  const problem = describeProblem(result, deadlineMs);
+  const result = await within(ensuring, time.remainingMs);
+  const problem = describeProblem(result, time.deadlineMs);
   if (problem) {
     deps.events?.namespaceEvent(namespace, {
       type: "Warning",

@@ -1,5 +1,6 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import { apiFailure, isNotFound } from "../kube/api-errors.js";
+import { API_TIMEOUT_MS, withTimeout } from "../kube/request-options.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 
@@ -35,6 +36,8 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
   const api = o.kubeConfig.makeApiClient(CoordinationV1Api);
   const now = o.now ?? Date.now;
   const leaseSeconds = Math.max(1, Math.round(o.leaseDurationMs / 1000));
+  // A renewal that cannot finish before the renew deadline is as good as failed.
+  const timeout = withTimeout(Math.min(API_TIMEOUT_MS, o.renewDeadlineMs));
   let leader = false;
   let stopped = false;
   let lastRenew = 0;
@@ -68,21 +71,27 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
   const tryAcquireOrRenew = async (): Promise<boolean> => {
     let lease: V1Lease;
     try {
-      lease = await api.readNamespacedLease({ namespace: o.namespace, name: o.name });
+      lease = await api.readNamespacedLease({ namespace: o.namespace, name: o.name }, timeout);
     } catch (error) {
       if (!isNotFound(apiFailure(error))) throw error;
-      await api.createNamespacedLease({
-        namespace: o.namespace,
-        body: { metadata: { name: o.name, namespace: o.namespace }, spec: spec() },
-      });
+      await api.createNamespacedLease(
+        {
+          namespace: o.namespace,
+          body: { metadata: { name: o.name, namespace: o.namespace }, spec: spec() },
+        },
+        timeout,
+      );
       return true;
     }
     if (!freeFor(lease)) return false;
-    await api.replaceNamespacedLease({
-      namespace: o.namespace,
-      name: o.name,
-      body: { ...lease, spec: spec(lease.spec) },
-    });
+    await api.replaceNamespacedLease(
+      {
+        namespace: o.namespace,
+        name: o.name,
+        body: { ...lease, spec: spec(lease.spec) },
+      },
+      timeout,
+    );
     return true;
   };
 
@@ -128,17 +137,25 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
       await setLeader(false);
       if (!wasLeader || !release) return;
       try {
-        const lease = await api.readNamespacedLease({ namespace: o.namespace, name: o.name });
+        const lease = await api.readNamespacedLease({ namespace: o.namespace, name: o.name }, timeout);
         if (lease.spec?.holderIdentity !== o.identity) return;
         // An empty holder lets the next candidate take over on its next try, without waiting.
-        await api.replaceNamespacedLease({
-          namespace: o.namespace,
-          name: o.name,
-          body: {
-            ...lease,
-            spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: new Date(now()) },
+        await api.replaceNamespacedLease(
+          {
+            namespace: o.namespace,
+            name: o.name,
+            body: {
+              ...lease,
+              spec: {
+                ...lease.spec,
+                holderIdentity: "",
+                leaseDurationSeconds: 1,
+                renewTime: new Date(now()),
+              },
+            },
           },
-        });
+          timeout,
+        );
         o.logger.info({ lease: `${o.namespace}/${o.name}` }, "leader lease released");
       } catch (error) {
         o.logger.warn(

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { withTimeout } from "./request-options.js";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { EventRecorder } from "../admission/ensurer.js";
 import type { Logger } from "../log/logger.js";
@@ -27,22 +28,25 @@ export function kubeEventRecorder(
       lastSent.set(key, at);
       const time = new Date(at);
       api
-        .createNamespacedEvent({
-          namespace,
-          body: {
-            metadata: { generateName: `${namespace}.ecr-webhook.`, namespace },
-            involvedObject: { apiVersion: "v1", kind: "Namespace", name: namespace },
-            reason: event.reason,
-            message: event.message.slice(0, 1024),
-            type: event.type,
-            source: { component: "ecr-webhook" },
-            reportingComponent: "ecr-webhook",
-            reportingInstance: instance,
-            firstTimestamp: time,
-            lastTimestamp: time,
-            count: 1,
+        .createNamespacedEvent(
+          {
+            namespace,
+            body: {
+              metadata: { generateName: `${namespace}.ecr-webhook.`, namespace },
+              involvedObject: { apiVersion: "v1", kind: "Namespace", name: namespace },
+              reason: event.reason,
+              message: event.message.slice(0, 1024),
+              type: event.type,
+              source: { component: "ecr-webhook" },
+              reportingComponent: "ecr-webhook",
+              reportingInstance: instance,
+              firstTimestamp: time,
+              lastTimestamp: time,
+              count: 1,
+            },
           },
-        })
+          withTimeout(),
+        )
         .catch((error: unknown) =>
           logger.debug({ err: apiFailure(error).message, namespace }, "could not record Event"),
         );

@@ -1,4 +1,5 @@
 import { CoreV1Api, makeInformer, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
+import { LIST_TIMEOUT_MS, withTimeout } from "./request-options.js";
 import type { NamespaceMeta, NamespaceSource } from "../admission/namespace-meta.js";
 import type { Logger } from "../log/logger.js";
 import { apiFailure, isNotFound } from "./api-errors.js";
@@ -34,7 +35,9 @@ export function createNamespaceCache(
   options: { retryBaseMs?: number } = {},
 ): NamespaceCache {
   const api = kc.makeApiClient(CoreV1Api);
-  const informer = makeInformer<V1Namespace>(kc, "/api/v1/namespaces", () => api.listNamespace());
+  const informer = makeInformer<V1Namespace>(kc, "/api/v1/namespaces", () =>
+    api.listNamespace({}, withTimeout(LIST_TIMEOUT_MS)),
+  );
   const listeners: ((ns: NamespaceMeta, deleted: boolean) => void)[] = [];
   let synced = false;
   let stopped = false;
@@ -81,7 +84,7 @@ export function createNamespaceCache(
       const cached = informer.get(name);
       if (cached) return toNamespaceMeta(cached);
       try {
-        return toNamespaceMeta(await api.readNamespace({ name }));
+        return toNamespaceMeta(await api.readNamespace({ name }, withTimeout()));
       } catch (error) {
         if (isNotFound(apiFailure(error))) return undefined;
         throw error;

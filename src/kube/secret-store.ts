@@ -1,4 +1,5 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { withTimeout } from "./request-options.js";
 import { apiFailure, isNotFound } from "./api-errors.js";
 
 /**
@@ -19,22 +20,26 @@ export function kubeSecretStore(kc: KubeConfig): SecretStore {
   return {
     async read(namespace, name) {
       try {
-        return await api.readNamespacedSecret({ namespace, name });
+        return await api.readNamespacedSecret({ namespace, name }, withTimeout());
       } catch (error) {
         if (isNotFound(apiFailure(error))) return undefined;
         throw error;
       }
     },
-    create: (secret) => api.createNamespacedSecret({ namespace: secret.metadata!.namespace!, body: secret }),
+    create: (secret) =>
+      api.createNamespacedSecret({ namespace: secret.metadata!.namespace!, body: secret }, withTimeout()),
     replace: (secret) =>
-      api.replaceNamespacedSecret({
-        namespace: secret.metadata!.namespace!,
-        name: secret.metadata!.name!,
-        body: secret,
-      }),
+      api.replaceNamespacedSecret(
+        {
+          namespace: secret.metadata!.namespace!,
+          name: secret.metadata!.name!,
+          body: secret,
+        },
+        withTimeout(),
+      ),
     async delete(namespace, name) {
       try {
-        await api.deleteNamespacedSecret({ namespace, name });
+        await api.deleteNamespacedSecret({ namespace, name }, withTimeout());
       } catch (error) {
         if (!isNotFound(apiFailure(error))) throw error;
       }

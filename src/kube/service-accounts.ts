@@ -5,6 +5,7 @@ import {
   type KubeConfig,
   type V1ServiceAccount,
 } from "@kubernetes/client-node";
+import { withTimeout } from "./request-options.js";
 import type { Operation } from "fast-json-patch";
 
 export interface ServiceAccountStore {
@@ -16,10 +17,10 @@ export interface ServiceAccountStore {
 
 export function kubeServiceAccountStore(kc: KubeConfig): ServiceAccountStore {
   const api = kc.makeApiClient(CoreV1Api);
-  const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+  const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch, withTimeout());
   return {
-    list: async (namespace) => (await api.listNamespacedServiceAccount({ namespace })).items,
-    read: (namespace, name) => api.readNamespacedServiceAccount({ namespace, name }),
+    list: async (namespace) => (await api.listNamespacedServiceAccount({ namespace }, withTimeout())).items,
+    read: (namespace, name) => api.readNamespacedServiceAccount({ namespace, name }, withTimeout()),
     async patch(namespace, name, ops) {
       await api.patchNamespacedServiceAccount({ namespace, name, body: ops }, jsonPatch);
     },

@@ -129,4 +129,19 @@ describe("review handler with an ensurer", () => {
     const verdict = await review("pod-create-ecr.json");
     expect(verdict.warnings).toEqual(["ecr-webhook: pull Secret not ready: socket hang up"]);
   });
+
+  it("a namespace lookup that hangs fails open by the deadline", async () => {
+    const handle = createReviewHandler({
+      policy: testConfig(),
+      namespaces: { get: () => new Promise(() => {}) },
+      logger: silentLogger(),
+      metrics: createMetrics(),
+      deadlineMs: 50,
+    });
+    const verdict = await handle(decodeReview(loadReview("pod-create-ecr.json")));
+    expect(verdict).toEqual({
+      patch: [],
+      warnings: ["ecr-webhook: namespace lookup took longer than 50ms, Pod admitted unchanged"],
+    });
+  });
 });
