@@ -1,4 +1,5 @@
 /** REST verbs on a resolved route: list/get/create/update/patch/delete, and parsing a watch request. */
+import type { AccessRules } from "./access.js";
 import type { Cluster, DeleteOptions } from "./cluster.js";
 import { apiVersionOf, type Route } from "./resources.js";
 import { parseFieldSelector, parseLabelSelector, SelectorError, type Matcher } from "./selectors.js";
@@ -10,6 +11,8 @@ export interface RestInput {
   query: Record<string, string>;
   body: unknown;
   contentType: string;
+  /** Who is asking (the impersonated user, if any): the subject of a SelfSubjectAccessReview. */
+  user: string;
 }
 
 export interface Reply {
@@ -20,6 +23,7 @@ export interface Reply {
 export interface HandlerContext {
   cluster: Cluster;
   listItemKinds: boolean;
+  access: AccessRules;
 }
 
 function selectors(route: Route, query: Record<string, string>): Matcher {
@@ -77,6 +81,8 @@ export function handleRest(ctx: HandlerContext, route: Route, input: RestInput):
       return { status: 200, body: cluster.read(def, namespace, name!) };
     case "create":
       if (name !== undefined) throw methodNotAllowed();
+      if (def.plural === "selfsubjectaccessreviews")
+        return { status: 201, body: ctx.access.review(asObject(input.body), input.user) };
       return { status: 201, body: cluster.create(def, namespace, asObject(input.body)) };
     case "update":
       return { status: 200, body: cluster.update(def, namespace, name!, asObject(input.body)) };

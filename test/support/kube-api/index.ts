@@ -3,7 +3,9 @@
  * a kube-apiserver (1.19 Status bodies, see test/fixtures/apiserver) for namespaces (get/list/watch/
  * create/update/patch/delete with Terminating), secrets (get/create/update/patch/delete; list and watch
  * are refused with 403), serviceaccounts (get/list/create/update/patch/delete), events (create, core and
- * events.k8s.io) and coordination.k8s.io leases (get/create/update/patch/delete), so that
+ * events.k8s.io), coordination.k8s.io leases (get/create/update/patch/delete), admissionregistration.k8s.io
+ * mutatingwebhookconfigurations (cluster-scoped; get/list/create/update/patch/delete), authorization.k8s.io
+ * selfsubjectaccessreviews (create: allowed unless denyAccess() says otherwise) and GET /version, so that
  * @kubernetes/client-node works against it unmodified.
  *
  *   const api = await startKubeApi();
@@ -22,6 +24,7 @@
  * compactHistory() a resumed watch gets an ERROR 410 event and the informer relists.
  */
 import { KubeConfig } from "@kubernetes/client-node";
+import { AccessRules } from "./access.js";
 import { Cluster } from "./cluster.js";
 import { Faults } from "./faults.js";
 import { storageDef } from "./resources.js";
@@ -40,6 +43,7 @@ import type {
 import { WatchHub } from "./watch.js";
 
 export type * from "./types.js";
+export type { AccessAttributes, AccessFilter } from "./access.js";
 export type { StatusBody, StatusCause, StatusDetails } from "./status.js";
 
 const DEFAULT_TOKEN = "test-token";
@@ -68,7 +72,9 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     defaultServiceAccount: options.defaultServiceAccount ?? false,
     schedule: (fn, ms) => server.schedule(fn, ms),
   });
+  const access = new AccessRules();
   const server = new KubeApiServer({
+    access,
     cluster,
     hub,
     faults,
@@ -139,5 +145,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     endWatches: () => hub.endAll(),
     compactHistory: () => store.compact(),
     openWatches: () => hub.size,
+    denyAccess: (filter) => access.deny(filter),
+    allowAllAccess: () => access.allowAll(),
   };
 }

@@ -105,6 +105,29 @@ export const RESOURCES: readonly ResourceDef[] = [
     nameFormat: "subdomain",
     fields: metaFields,
   },
+  {
+    plural: "mutatingwebhookconfigurations",
+    group: "admissionregistration.k8s.io",
+    version: "v1",
+    kind: "MutatingWebhookConfiguration",
+    namespaced: false,
+    verbs: verbs("get", "list", "create", "update", "patch", "delete"),
+    forbidden: verbs(),
+    nameFormat: "subdomain",
+    fields: metaFields,
+  },
+  {
+    // Never stored: a create is answered by AccessRules (see access.ts).
+    plural: "selfsubjectaccessreviews",
+    group: "authorization.k8s.io",
+    version: "v1",
+    kind: "SelfSubjectAccessReview",
+    namespaced: false,
+    verbs: verbs("create"),
+    forbidden: verbs(),
+    nameFormat: "subdomain",
+    fields: metaFields,
+  },
 ];
 
 export const apiVersionOf = (def: ResourceDef) => (def.group ? `${def.group}/${def.version}` : def.version);
@@ -163,8 +186,10 @@ function locate(rest: string[]): Located | undefined {
   const [first, second, third, fourth, fifth, ...extra] = rest;
   if (first === undefined || extra.length > 0) return undefined;
   if (first !== "namespaces" || second === undefined) {
-    // /namespaces, /secrets (all namespaces), /namespaces/x is handled below
-    return rest.length === 1 ? { plural: first } : undefined;
+    // /namespaces, /secrets (all namespaces), /namespaces/x is handled below; cluster-scoped
+    // resources other than namespaces by name (/mutatingwebhookconfigurations/x[/sub])
+    if (rest.length === 1) return { plural: first };
+    return fourth === undefined ? { plural: first, name: second, subresource: third } : undefined;
   }
   if (third === undefined) return { plural: "namespaces", name: second };
   if (fourth === undefined && !RESOURCES.some((d) => d.plural === third && d.namespaced)) {

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { VERSION_INFO, type AccessRules } from "./access.js";
 import type { Cluster } from "./cluster.js";
 import type { Faults } from "./faults.js";
 import { handleRest, watchSpec } from "./handlers.js";
@@ -22,6 +23,7 @@ import type { FailSpec, KubeVerb, RecordedRequest } from "./types.js";
 import type { WatchHub } from "./watch.js";
 
 export interface ServerDeps {
+  access: AccessRules;
   cluster: Cluster;
   hub: WatchHub;
   faults: Faults;
@@ -64,6 +66,7 @@ function describe(req: IncomingMessage, raw: string, auth: Auth): Incoming {
   const method = req.method ?? "GET";
   const parsed = parsePath(url.pathname, method, query);
   const route = parsed.kind === "resource" ? parsed.route : undefined;
+  const impersonate = req.headers["impersonate-user"];
   const record: RecordedRequest = {
     method,
     path: url.pathname,
@@ -75,6 +78,7 @@ function describe(req: IncomingMessage, raw: string, auth: Auth): Incoming {
     contentType: req.headers["content-type"],
     body: parseBody(raw),
     authenticated: auth === "ok",
+    ...(typeof impersonate === "string" ? { impersonateUser: impersonate } : {}),
   };
   return { record, parsed, auth };
 }
@@ -159,7 +163,7 @@ export class KubeApiServer {
   private dispatch(res: ServerResponse, { record, parsed, auth }: Incoming): void {
     if (auth === "invalid") throw unauthorized();
     if (auth === "anonymous") throw this.anonymous(parsed, record);
-    if (parsed.kind === "non-resource") return this.send(res, 404, "404 page not found\n");
+    if (parsed.kind === "non-resource") return this.nonResource(res, record);
     if (parsed.kind === "unknown-api") throw resourceNotFound();
     const { route } = parsed;
     this.authorize(route);
@@ -168,10 +172,25 @@ export class KubeApiServer {
       throw conflict({ group: route.def.group, resource: route.def.plural }, route.name ?? bodyName ?? "");
     }
     if (route.verb === "watch") return this.deps.hub.serve(res, watchSpec(route, record.query));
-    const ctx = { cluster: this.deps.cluster, listItemKinds: this.deps.listItemKinds };
-    const input = { query: { ...record.query }, body: record.body, contentType: record.contentType ?? "" };
+    const ctx = {
+      cluster: this.deps.cluster,
+      listItemKinds: this.deps.listItemKinds,
+      access: this.deps.access,
+    };
+    const input = {
+      query: { ...record.query },
+      body: record.body,
+      contentType: record.contentType ?? "",
+      user: record.impersonateUser ?? this.deps.user,
+    };
     const reply = handleRest(ctx, route, input);
     this.send(res, reply.status, reply.body);
+  }
+
+  /** GET /version is the only non-resource path served (what `kubectl version` and doctor ask). */
+  private nonResource(res: ServerResponse, record: RecordedRequest): void {
+    if (record.path === "/version" && record.method === "GET") return this.send(res, 200, VERSION_INFO);
+    this.send(res, 404, "404 page not found\n");
   }
 
   private anonymous(parsed: ParsedPath, record: RecordedRequest): ApiError {

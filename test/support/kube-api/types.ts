@@ -1,7 +1,15 @@
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { AccessFilter } from "./access.js";
 
 /** The resources the stand-in stores (plural, as in the URL). */
-export type ResourcePlural = "namespaces" | "secrets" | "serviceaccounts" | "events" | "leases";
+export type ResourcePlural =
+  | "namespaces"
+  | "secrets"
+  | "serviceaccounts"
+  | "events"
+  | "leases"
+  | "mutatingwebhookconfigurations"
+  | "selfsubjectaccessreviews";
 
 /** Kubernetes authorization verbs, as the real server derives them from method + path + query. */
 export type KubeVerb =
@@ -44,6 +52,8 @@ export interface RecordedRequest {
   readonly body?: unknown;
   /** Whether the request carried `Authorization: Bearer <the right token>`. */
   readonly authenticated: boolean;
+  /** The Impersonate-User header, when sent. */
+  readonly impersonateUser?: string;
 }
 
 export type RequestMatcher = (req: RecordedRequest) => boolean;
@@ -156,4 +166,9 @@ export interface KubeApiStandIn {
   compactHistory(): void;
   /** Number of watch streams currently open. */
   openWatches(): number;
+
+  /** SelfSubjectAccessReviews matching `filter` answer allowed: false (all others are allowed). */
+  denyAccess(filter: AccessFilter): void;
+  /** Forgets every denyAccess(). */
+  allowAllAccess(): void;
 }
