@@ -10,6 +10,7 @@ const RUNNERS: Partial<Record<CommandName, () => Promise<Runner>>> = {
   serve: async () => (await import("./commands/serve-cli.js")).runServe,
   explain: async () => (await import("./commands/explain.js")).runExplain,
   refresh: async () => (await import("./commands/refresh.js")).runRefresh,
+  certs: async () => (await import("./commands/certs.js")).runCerts,
 };
 
 async function main(argv: string[]): Promise<number> {

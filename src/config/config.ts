@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { isAccountId, isRegionName } from "../registry/ecr-registry.js";
-import { parseDuration } from "./duration.js";
+import { formatDuration, parseDuration } from "./duration.js";
 import { envName, FLAGS, type CommandName } from "./flags.js";
 
 export interface AccountRole {
@@ -20,7 +20,19 @@ export interface AdmissionPolicy {
   readonly excludeNamespaces: readonly string[];
 }
 
-export interface Config extends AdmissionPolicy {
+/** Where `certs` and `doctor` find the webhook's own objects, and how `certs` issues certificates. */
+export interface WebhookObjects {
+  readonly webhookNamespace: string;
+  readonly service: string;
+  readonly tlsSecret: string;
+  readonly webhookConfig: string;
+  readonly renewBeforeMs: number;
+  readonly validityMs: number;
+  /** doctor checks RBAC as this ServiceAccount (impersonated) instead of the current identity. */
+  readonly asServiceAccount?: { readonly namespace: string; readonly name: string };
+}
+
+export interface Config extends AdmissionPolicy, WebhookObjects {
   readonly port: number;
   readonly metricsPort: number;
   readonly tlsCertFile?: string;
@@ -87,10 +99,10 @@ export function parseCommandLine(
       raw.set(spec.name, spec.kind === "repeated" ? fromEnv.split(/\s+/).filter(Boolean) : fromEnv);
     }
   }
-  return { config: buildConfig(raw, env), extra, positionals: parsed.positionals };
+  return { config: buildConfig(raw, env, command), extra, positionals: parsed.positionals };
 }
 
-function buildConfig(raw: Raw, env: NodeJS.ProcessEnv): Config {
+function buildConfig(raw: Raw, env: NodeJS.ProcessEnv, command: CommandName): Config {
   const read = new FlagReader(raw);
   const namespaceLabel = parseLabel(read.string("namespace-label") ?? "");
   const config: Config = {
@@ -124,8 +136,11 @@ function buildConfig(raw: Raw, env: NodeJS.ProcessEnv): Config {
     leaseNamespace: read.string("lease-namespace") ?? (env.POD_NAMESPACE || "ecr-webhook"),
     keepOnDisable: read.bool("keep-on-disable"),
     logLevel: read.oneOf("log-level", ["trace", "debug", "info", "warn", "error", "silent"]) ?? "info",
+    ...readWebhookObjects(read),
   };
-  if (config.tlsCertFile !== undefined && config.tlsKeyFile === undefined) {
+  // doctor reads only the certificate (to check it), so the pair rule is for commands that serve.
+  const servesPair = FLAGS.find((f) => f.name === "tls-key-file")?.commands.includes(command) ?? false;
+  if (servesPair && config.tlsCertFile !== undefined && config.tlsKeyFile === undefined) {
     throw new ConfigError(
       "--tls-cert-file is set but --tls-key-file is not: give both, or neither for a self-signed pair.",
     );
@@ -162,6 +177,44 @@ function parseLabel(text: string): { key: string; value: string } {
     );
   }
   return { key, value };
+}
+
+const HOUR_MS = 3_600_000;
+const TEN_YEARS_MS = 10 * 8_760 * HOUR_MS;
+
+function readWebhookObjects(read: FlagReader): WebhookObjects {
+  const label = (name: string) =>
+    read.checked(name, isDnsLabel, "a DNS label") ?? read.fail(name, "", "a DNS label");
+  const validityMs = read.duration("validity", HOUR_MS, TEN_YEARS_MS);
+  const renewBeforeMs = read.duration("renew-before", 0, TEN_YEARS_MS);
+  // Otherwise every run would find the fresh certificate "about to expire" and issue another one.
+  if (renewBeforeMs >= validityMs) {
+    throw new ConfigError(
+      `--renew-before (${formatDuration(renewBeforeMs)}) must be shorter than --validity (${formatDuration(validityMs)}).`,
+    );
+  }
+  const as = read.string("as-service-account");
+  const [saNamespace = "", saName = "", ...rest] = (as ?? "").split(":");
+  if (
+    as !== undefined &&
+    as !== "" &&
+    (rest.length > 0 || !isDnsLabel(saNamespace) || !DNS_SUBDOMAIN.test(saName))
+  ) {
+    read.fail(
+      "as-service-account",
+      as,
+      "<namespace>:<name> of a ServiceAccount, e.g. ecr-webhook:ecr-webhook",
+    );
+  }
+  return {
+    webhookNamespace: label("namespace"),
+    service: label("service"),
+    tlsSecret: read.dnsName("tls-secret"),
+    webhookConfig: read.dnsName("webhook-config"),
+    renewBeforeMs,
+    validityMs,
+    ...(as ? { asServiceAccount: { namespace: saNamespace, name: saName } } : {}),
+  };
 }
 
 const ROLE_ARN = /^arn:aws(-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f)?:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;

@@ -171,6 +171,54 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve", "refresh", "certs", "doctor"],
     help: "trace, debug, info, warn, error or silent.",
   },
+  {
+    name: "namespace",
+    kind: "string",
+    default: "ecr-webhook",
+    commands: ["certs", "doctor"],
+    help: "Namespace of the webhook: its Service, its TLS Secret and (for doctor) its leader Lease.",
+  },
+  {
+    name: "service",
+    kind: "string",
+    default: "ecr-webhook",
+    commands: ["certs"],
+    help: "Service the API server calls; the certificate names it in every DNS form (svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local).",
+  },
+  {
+    name: "tls-secret",
+    kind: "string",
+    default: "ecr-webhook-tls",
+    commands: ["certs", "doctor"],
+    help: "kubernetes.io/tls Secret (in --namespace) holding the serving certificate the webhook mounts.",
+  },
+  {
+    name: "webhook-config",
+    kind: "string",
+    default: "ecr-webhook",
+    commands: ["certs", "doctor"],
+    help: "MutatingWebhookConfiguration whose webhooks get the CA bundle.",
+  },
+  {
+    name: "renew-before",
+    kind: "duration",
+    default: "720h",
+    commands: ["certs"],
+    help: "Replace a certificate with less validity left than this; a valid one with the right names is reused.",
+  },
+  {
+    name: "validity",
+    kind: "duration",
+    default: "8760h",
+    commands: ["certs"],
+    help: "Validity of a newly issued serving certificate (its CA lives twice as long).",
+  },
+  {
+    name: "as-service-account",
+    kind: "string",
+    commands: ["doctor"],
+    help: "<namespace>:<name>: check RBAC as this ServiceAccount by impersonation (e.g. ecr-webhook:ecr-webhook); default: the current identity.",
+  },
 ];
 
 export function envName(flag: string): string {

@@ -24,12 +24,17 @@ export async function issueServingBundle(options: {
   validityDays: number;
   ca?: KeyPair;
   now?: Date;
+  /**
+   * Subject of a new CA (default "ecr-webhook-ca"). Give each CA its own when several may sit in one
+   * caBundle: without key identifiers, OpenSSL-based clients pick the issuer by subject alone.
+   */
+  caCommonName?: string;
 }): Promise<ServingBundle> {
   const notBeforeDate = new Date((options.now ?? new Date()).getTime() - 60_000);
   const ca =
     options.ca ??
     (await issue({
-      commonName: "ecr-webhook-ca",
+      commonName: options.caCommonName ?? "ecr-webhook-ca",
       notBeforeDate,
       validityDays: options.validityDays * 2,
       extensions: [
