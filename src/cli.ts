@@ -11,6 +11,7 @@ const RUNNERS: Partial<Record<CommandName, () => Promise<Runner>>> = {
   explain: async () => (await import("./commands/explain.js")).runExplain,
   refresh: async () => (await import("./commands/refresh.js")).runRefresh,
   certs: async () => (await import("./commands/certs.js")).runCerts,
+  doctor: async () => (await import("./commands/doctor.js")).runDoctor,
 };
 
 async function main(argv: string[]): Promise<number> {
