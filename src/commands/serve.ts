@@ -112,6 +112,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       // The Lease is handed back at once while in-flight reviews drain.
       await Promise.all([server.close(), controllerStarting.then((c) => c?.stop({ release: releaseLease }))]);
       await metricsServer.close();
+      cluster?.credentials?.ensurer.close();
       await cluster?.cache.stop();
     },
   };

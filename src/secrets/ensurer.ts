@@ -33,6 +33,19 @@ export interface EnsurerDeps {
   readonly events?: EventRecorder;
   readonly now?: () => number;
   readonly backoff?: Backoff;
+  readonly retry?: BackgroundRetry;
+}
+
+/**
+ * After a failed ensure the webhook has already admitted the pod with the reference; its Secret is
+ * then retried in the background so that the pod can pull as soon as AWS or the API server recovers,
+ * without waiting for another pod in the namespace or the next rotation cycle.
+ */
+export interface BackgroundRetry {
+  readonly firstMs: number;
+  readonly capMs: number;
+  /** Past this, retries stop; rotation and the next pod's review remain. */
+  readonly giveUpAfterMs: number;
 }
 
 export interface SecretEnsurer extends CredentialEnsurer {
@@ -45,6 +58,8 @@ export interface SecretEnsurer extends CredentialEnsurer {
   earliestExpiry(namespace: string): Date | undefined;
   /** Drops what this process remembers of a namespace (it was disabled or deleted). */
   forget(namespace: string): void;
+  /** Cancels background retries (shutdown). */
+  close(): void;
 }
 
 export type RefreshOutcome =
@@ -58,8 +73,18 @@ const BLOCK_MS: Record<EnsureFailure, number> = {
 };
 const MAX_CONFLICTS = 10;
 const DEFAULT_BACKOFF: Backoff = { baseMs: 200, capMs: 5_000, attempts: 6 };
+// kubelet retries a failed pull with back-off up to 5 min; retrying as often keeps pace with it.
+const DEFAULT_RETRY: BackgroundRetry = { firstMs: 5_000, capMs: 300_000, giveUpAfterMs: 3_600_000 };
 
 type PassResult = "absent" | "fresh" | "refreshed";
+
+interface PendingRetry {
+  readonly hosts: Set<string>;
+  attempt: number;
+  /** Date.now() of the first failure: retries are paced in real time, whatever clock tests inject. */
+  readonly since: number;
+  timer?: NodeJS.Timeout;
+}
 
 class EnsureError extends Error {
   constructor(
@@ -87,6 +112,7 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
   const known = new Map<string, Map<string, RegistryEntry>>();
   const blocked = new Map<string, { until: number; reason: EnsureFailure; message: string }>();
   const queues = new Map<string, Promise<unknown>>();
+  const retries = new Map<string, PendingRetry>();
 
   const satisfied = (namespace: string, hosts: readonly string[]) => {
     const entries = known.get(namespace);
@@ -181,27 +207,90 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
     return { ok: false, reason, message };
   };
 
+  const cancelRetry = (namespace: string) => {
+    clearTimeout(retries.get(namespace)?.timer);
+    retries.delete(namespace);
+  };
+
+  /** Hosts just ensured need no retry; the retry ends when none is left. */
+  const settleRetry = (namespace: string, hosts: readonly string[]) => {
+    const pending = retries.get(namespace);
+    if (!pending) return;
+    hosts.forEach((h) => pending.hosts.delete(h));
+    if (pending.hosts.size === 0) cancelRetry(namespace);
+  };
+
+  /** Schedules (or widens) the background retry for a namespace; real time, not the test clock. */
+  const scheduleRetry = (namespace: string, hosts: readonly string[]) => {
+    const settings = deps.retry ?? DEFAULT_RETRY;
+    const pending = retries.get(namespace);
+    if (pending) {
+      hosts.forEach((h) => pending.hosts.add(h));
+      if (pending.timer) return;
+    }
+    const retry = pending ?? { hosts: new Set(hosts), attempt: 0, since: Date.now() };
+    if (Date.now() - retry.since >= settings.giveUpAfterMs) {
+      deps.logger.warn(
+        { namespace },
+        "pull Secret still not ensured; background retries stop until the next pod or rotation",
+      );
+      retries.delete(namespace);
+      return;
+    }
+    const delay = Math.min(settings.capMs, settings.firstMs * 2 ** retry.attempt++);
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      deps.logger.info({ namespace, attempt: retry.attempt }, "retrying pull Secret in the background");
+      void ensureHosts(namespace, [...retry.hosts], true);
+    }, delay);
+    retry.timer.unref();
+    retries.set(namespace, retry);
+  };
+
+  const ensureHosts = async (
+    namespace: string,
+    hosts: readonly string[],
+    background = false,
+  ): Promise<EnsureResult> => {
+    if (satisfied(namespace, hosts)) {
+      settleRetry(namespace, hosts);
+      return { ok: true };
+    }
+    const block = blocked.get(namespace);
+    if (block && block.until > now()) {
+      cancelRetry(namespace);
+      return { ok: false, reason: block.reason, message: block.message };
+    }
+    const started = process.hrtime.bigint();
+    try {
+      return await serialised(namespace, async (): Promise<EnsureResult> => {
+        if (satisfied(namespace, hosts)) {
+          settleRetry(namespace, hosts);
+          return { ok: true };
+        }
+        try {
+          await reconcile(namespace, hosts);
+          blocked.delete(namespace);
+          settleRetry(namespace, hosts);
+          return { ok: true };
+        } catch (error) {
+          const failed = fail(namespace, error);
+          if (failed.reason === "error") scheduleRetry(namespace, hosts);
+          else cancelRetry(namespace);
+          return failed;
+        }
+      });
+    } finally {
+      if (!background) deps.metrics.ensureDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+
   return {
-    async ensure(namespace, registries) {
-      const hosts = registries.map((r) => r.host);
-      if (satisfied(namespace, hosts)) return { ok: true };
-      const block = blocked.get(namespace);
-      if (block && block.until > now()) return { ok: false, reason: block.reason, message: block.message };
-      const started = process.hrtime.bigint();
-      try {
-        return await serialised(namespace, async (): Promise<EnsureResult> => {
-          if (satisfied(namespace, hosts)) return { ok: true };
-          try {
-            await reconcile(namespace, hosts);
-            blocked.delete(namespace);
-            return { ok: true };
-          } catch (error) {
-            return fail(namespace, error);
-          }
-        });
-      } finally {
-        deps.metrics.ensureDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      }
+    ensure(namespace, registries) {
+      return ensureHosts(
+        namespace,
+        registries.map((r) => r.host),
+      );
     },
 
     refresh(namespace, wanted = []) {
@@ -226,6 +315,11 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
     forget(namespace) {
       known.delete(namespace);
       blocked.delete(namespace);
+      cancelRetry(namespace);
+    },
+
+    close() {
+      for (const namespace of [...retries.keys()]) cancelRetry(namespace);
     },
   };
 }
