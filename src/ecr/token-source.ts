@@ -44,6 +44,8 @@ export interface TokenSourceOptions {
 const DEFAULT_BACKOFF: Backoff = { baseMs: 250, capMs: 8_000, attempts: 5 };
 const RETRYABLE = new Set([
   "ThrottlingException",
+  // STS (AssumeRole for --account-role) names its throttling error differently.
+  "Throttling",
   "ServerException",
   "TimeoutError",
   "AbortError",
