@@ -9,6 +9,10 @@ export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 /** Slow clients (headers or body trickled) are cut off after these, so they cannot hold sockets. */
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 15_000;
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** Inactivity of any socket, past the keep-alive timeout so that it never cuts an idle API server connection first. */
+export const IDLE_SOCKET_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 10_000;
 
 export interface WebhookServer {
   readonly server: Server;
@@ -24,10 +28,22 @@ export async function listenHttps(
   pair: Pick<LoadedPair, "cert" | "key">,
   options: { port: number; host?: string; logger: Logger },
 ): Promise<WebhookServer> {
-  const server = createServer({ cert: pair.cert, key: pair.key, ...TLS_OPTIONS }, app);
+  const server = createServer(
+    {
+      cert: pair.cert,
+      key: pair.key,
+      ...TLS_OPTIONS,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // Node checks the header and request timeouts only this often (default 30 s).
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    app,
+  );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
+  // A connection that completes the handshake and never sends a byte is covered by none of the above.
+  server.timeout = IDLE_SOCKET_TIMEOUT_MS;
   server.on("tlsClientError", (error) =>
     options.logger.debug({ err: error.message }, "TLS handshake failed"),
   );
