@@ -39,26 +39,34 @@ interface DockerConfig {
  * Reads the entries of a managed Secret. An entry with no recorded expiry counts as expired, so
  * anything the webhook cannot vouch for is refreshed rather than trusted.
  */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const asObject = (value: unknown): Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+
 export function readEntries(secret: V1Secret): Map<string, RegistryEntry> {
   const entries = new Map<string, RegistryEntry>();
   const raw = secret.data?.[DOCKER_CONFIG_KEY];
   if (!raw) return entries;
-  let config: DockerConfig;
-  let expiries: Record<string, string>;
-  try {
-    config = JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as DockerConfig;
-    expiries = JSON.parse(secret.metadata?.annotations?.[ANNOTATION_EXPIRIES] ?? "{}") as Record<
-      string,
-      string
-    >;
-  } catch {
-    return entries;
-  }
-  for (const [host, login] of Object.entries(config.auths ?? {})) {
-    const expiresAt = new Date(expiries[host] ?? 0);
-    if (typeof login?.password === "string") {
+  // Anything unreadable (bad base64 or JSON, `null`, an array) counts as no entries: the Secret is
+  // ours, so the next write replaces it with a good one instead of failing every review.
+  const config = asObject(parseJson(Buffer.from(raw, "base64").toString("utf8")));
+  const expiries = asObject(parseJson(secret.metadata?.annotations?.[ANNOTATION_EXPIRIES] ?? "{}"));
+  for (const [host, login] of Object.entries(asObject(config.auths))) {
+    const expiry = expiries[host];
+    const expiresAt = new Date(typeof expiry === "string" ? expiry : 0);
+    const password = asObject(login).password;
+    if (typeof password === "string") {
       entries.set(host, {
-        password: login.password,
+        password,
         expiresAt: Number.isNaN(expiresAt.getTime()) ? new Date(0) : expiresAt,
       });
     }
