@@ -1,5 +1,5 @@
 import type { AdmissionPolicy } from "../config/config.js";
-import type { Logger } from "../log/logger.js";
+import { withFields, type Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { decide, type Decision } from "./decide.js";
 import type { CredentialEnsurer, EnsureResult, EventRecorder } from "./ensurer.js";
@@ -46,7 +46,7 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
     const started = Date.now();
     const { request } = review;
     const kind = request.kind.kind;
-    const log = deps.logger.child({
+    const log = withFields(deps.logger, {
       uid: request.uid,
       kind,
       namespace: request.namespace,

@@ -46,3 +46,20 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
 }
+
+type Level = "debug" | "info" | "warn" | "error";
+export type FieldLogger = Record<Level, (fields: Record<string, unknown>, message: string) => void>;
+
+/**
+ * Fields added to every line of one unit of work (a review), merged only when a line is written.
+ * pino's child() serialises and redacts its bindings when it is created, which for a warm review at
+ * --log-level=warn cost more than the review itself.
+ */
+export function withFields(logger: Logger, bound: Record<string, unknown>): FieldLogger {
+  const at =
+    (level: Level) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      if (logger.isLevelEnabled(level)) logger[level]({ ...bound, ...fields }, message);
+    };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
