@@ -1,4 +1,4 @@
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import type { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import type { AccountRole } from "../config/config.js";
 
@@ -15,15 +15,18 @@ export function assumedRoleCredentials(
   region: string,
   options: { timeoutMs: number; now?: () => number },
 ): AwsCredentialIdentityProvider {
-  const sts = new STSClient({
-    region,
-    maxAttempts: 3,
-    requestHandler: { requestTimeout: options.timeoutMs, throwOnRequestTimeout: true },
-  });
+  // The STS client is loaded on first use: most installations map no role and never need it.
+  let sts: STSClient | undefined;
   const now = options.now ?? Date.now;
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
   const assume = async (): Promise<AwsCredentialIdentity> => {
+    const { AssumeRoleCommand, STSClient } = await import("@aws-sdk/client-sts");
+    sts ??= new STSClient({
+      region,
+      maxAttempts: 3,
+      requestHandler: { requestTimeout: options.timeoutMs, throwOnRequestTimeout: true },
+    });
     const result = await sts.send(
       new AssumeRoleCommand({
         RoleArn: role.roleArn,

@@ -1,5 +1,7 @@
 import { X509Certificate } from "node:crypto";
-import { generate } from "selfsigned";
+// selfsigned (node-forge) is loaded only when a certificate is issued: serving with mounted
+// files, the usual case in a cluster, never needs its ~10 MiB.
+import type * as Selfsigned from "selfsigned";
 
 export interface KeyPair {
   readonly cert: string;
@@ -65,9 +67,10 @@ async function issue(spec: {
   commonName: string;
   notBeforeDate: Date;
   validityDays: number;
-  extensions: NonNullable<Parameters<typeof generate>[1]>["extensions"];
+  extensions: NonNullable<Parameters<typeof Selfsigned.generate>[1]>["extensions"];
   signer?: KeyPair;
 }): Promise<KeyPair> {
+  const { generate } = await import("selfsigned");
   const result = await generate([{ name: "commonName", value: spec.commonName }], {
     keyType: "ec",
     curve: "P-256",
