@@ -954,19 +954,21 @@ describe("Dockerfile", () => {
     expect(NODE_IMAGE.test(image) || DISTROLESS_NODE_IMAGE.test(image), image).toBe(true);
   });
 
-  it("installs with npm ci, builds, and keeps production dependencies only", () => {
+  it("installs with npm ci and builds the bundle the package's build script makes", () => {
     const runs = stages().flatMap((stage) => instructions(stage, "RUN"));
-    expect(runs.some((run) => /\bnpm ci\b(?!.*--omit=dev)/.test(run))).toBe(true);
+    expect(runs.some((run) => /\bnpm ci\b/.test(run))).toBe(true);
     expect(runs.some((run) => /\bnpm run build\b/.test(run))).toBe(true);
-    expect(runs.some((run) => /\bnpm (ci|prune) .*--omit=dev\b/.test(run))).toBe(true);
+    const pkg = JSON.parse(readText("package.json"));
+    expect(pkg.scripts.build).toMatch(/npm run bundle/);
+    expect(pkg.scripts.bundle).toMatch(/--outfile=dist\/ecr-webhook\.mjs/);
   });
 
-  it("the runtime stage copies only dist, production node_modules and package.json", () => {
+  it("the runtime stage copies only the bundle: no node_modules, no development packages", () => {
     const sources = instructions(finalStage(), "COPY").flatMap((args) => {
       const words = args.split(/\s+/).filter((word) => !word.startsWith("--"));
-      return words.slice(0, -1).map((source) => source.replace(/\/$/, "").split("/").at(-1));
+      return words.slice(0, -1);
     });
-    expect(sources.sort()).toEqual(["dist", "node_modules", "package.json"]);
+    expect(sources).toEqual(["/app/dist/ecr-webhook.mjs"]);
     expect(instructions(finalStage(), "RUN")).toEqual([]);
   });
 
@@ -983,9 +985,10 @@ describe("Dockerfile", () => {
     }
   });
 
-  it("its entrypoint runs dist/cli.js with node and the default command is serve", () => {
+  it("its entrypoint runs the bundle with node and the default command is serve", () => {
     const entrypoint = execForm("ENTRYPOINT");
-    expect(entrypoint.at(-1)).toBe("dist/cli.js");
+    expect(entrypoint.at(-1)).toBe("dist/ecr-webhook.mjs");
+    expect(entrypoint.slice(1, -1).every((flag) => flag.startsWith("--"))).toBe(true);
     expect(entrypoint[0]).toMatch(/(^|\/)node$/);
     expect(execForm("CMD")).toEqual(["serve"]);
     expect(webhookContainer().args[0]).toBe("serve");

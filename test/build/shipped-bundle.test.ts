@@ -1,0 +1,140 @@
+/**
+ * The artifact the image ships: dist/ecr-webhook.mjs, built by the package's own bundle script and
+ * run with the Dockerfile's Node flags. The rest of the suite runs the TypeScript sources; this
+ * proves the bundle (every lazily loaded command and SDK piece included) does the same job.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAwsStandIn, type AwsStandIn } from "../support/aws/index.js";
+import { loadReview } from "../support/fixtures.js";
+import { dockerConfigOf, ENABLED } from "../support/harness.js";
+import { httpsRequest, decodePatch } from "../support/https-client.js";
+import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";
+import { CLI_BUNDLE, imageNodeFlags } from "../support/shipped-cli.js";
+import { issueLocalBundle } from "../support/webhook.js";
+
+const run = promisify(execFile);
+const REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  await run("npm", ["run", "--silent", "bundle"], { timeout: 60_000 });
+}, 90_000);
+
+describe("the shipped bundle", () => {
+  it("explains the example pod with no cluster and no AWS", async () => {
+    const { stdout } = await run(process.execPath, [
+      ...imageNodeFlags(),
+      CLI_BUNDLE,
+      "explain",
+      "-f",
+      "examples/pod.yaml",
+      "-o",
+      "json",
+    ]);
+    const [result] = JSON.parse(stdout);
+    expect(result.action).toBe("inject");
+    expect(result.patch).toEqual([
+      { op: "add", path: "/spec/imagePullSecrets", value: [{ name: "ecr-pull-secret" }] },
+    ]);
+  });
+
+  describe("serve against the stand-ins", () => {
+    let kube: KubeApiStandIn;
+    let aws: AwsStandIn;
+    let child: ChildProcess | undefined;
+    const out: string[] = [];
+
+    afterAll(async () => {
+      child?.kill("SIGKILL");
+      await kube?.close();
+      await aws?.close();
+    });
+
+    it("creates the Secret, patches the pod, logs no credential, and exits 0 on SIGTERM", async () => {
+      kube = await startKubeApi();
+      aws = await startAwsStandIn();
+      kube.addNamespace("team-a", { labels: ENABLED });
+      const dir = await mkdtemp(join(tmpdir(), "ecr-webhook-bundle-"));
+      const tls = await issueLocalBundle();
+      await writeFile(join(dir, "tls.crt"), tls.serving.cert);
+      await writeFile(join(dir, "tls.key"), tls.serving.key);
+      await writeFile(join(dir, "kubeconfig"), kube.kubeConfig().exportConfig());
+      const port = await freePort();
+      child = spawn(
+        process.execPath,
+        [
+          ...imageNodeFlags(),
+          CLI_BUNDLE,
+          "serve",
+          `--port=${port}`,
+          `--metrics-port=${await freePort()}`,
+          `--tls-cert-file=${join(dir, "tls.crt")}`,
+          `--tls-key-file=${join(dir, "tls.key")}`,
+          "--log-level=debug",
+        ],
+        {
+          env: {
+            PATH: process.env.PATH,
+            KUBECONFIG: join(dir, "kubeconfig"),
+            POD_NAMESPACE: "ecr-webhook",
+            AWS_REGION: "us-east-1",
+            AWS_EC2_METADATA_DISABLED: "true",
+            AWS_ACCESS_KEY_ID: "AKIDTESTTESTTESTTEST",
+            AWS_SECRET_ACCESS_KEY: "test-secret-key-not-real",
+            ...aws.endpointEnv(),
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      child.stdout!.on("data", (chunk: Buffer) => out.push(chunk.toString("utf8")));
+      child.stderr!.on("data", (chunk: Buffer) => out.push(chunk.toString("utf8")));
+      const exit = new Promise<number | null>((resolve) => child!.once("exit", resolve));
+
+      await expect
+        .poll(
+          () =>
+            httpsRequest({ port, ca: tls.ca.cert, method: "GET", path: "/readyz" }).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          { timeout: 15_000, interval: 100 },
+        )
+        .toBe(200);
+
+      const review = loadReview("pod-create-ecr.json");
+      review.request.namespace = "team-a";
+      const res = await httpsRequest({ port, ca: tls.ca.cert, body: JSON.stringify(review) });
+      expect(res.status).toBe(200);
+      expect(res.json().response.warnings).toBeUndefined();
+      expect(decodePatch(res.json())).toEqual([
+        { op: "add", path: "/spec/imagePullSecrets", value: [{ name: "ecr-pull-secret" }] },
+      ]);
+      const secret = kube.get("secrets", "team-a", "ecr-pull-secret") as any;
+      expect(secret.type).toBe("kubernetes.io/dockerconfigjson");
+      expect(dockerConfigOf(secret).auths[REGISTRY]!.password).toBe(aws.tokens[0]!.password);
+
+      child.kill("SIGTERM");
+      expect(await exit).toBe(0);
+      const logs = out.join("");
+      expect(logs).toContain('"msg":"ecr-webhook serving"');
+      for (const token of aws.tokens) {
+        expect(logs).not.toContain(token.password);
+        expect(logs).not.toContain(Buffer.from(`AWS:${token.password}`).toString("base64"));
+      }
+      expect(logs).not.toContain(secret.data[".dockerconfigjson"]);
+    }, 30_000);
+  });
+});
