@@ -4,15 +4,33 @@ import { namespaceEnabled } from "../admission/decide.js";
 import type { AdmissionPolicy } from "../config/config.js";
 import { toNamespaceMeta } from "./namespace-cache.js";
 
-/** Enabled, not excluded, not terminating: the namespaces rotation serves (one label-selected list). */
+/**
+ * Namespaces per list page. Pages keep each response, and the objects the client builds from it,
+ * small: one 10,000-namespace response cost the rotating process more memory than the rest of the
+ * cycle. client-go's pager uses the same default.
+ */
+export const LIST_PAGE_SIZE = 500;
+
+/**
+ * Enabled, not excluded, not terminating: the namespaces rotation serves (a label-selected list,
+ * read in pages; only the names are kept).
+ */
 export function enabledNamespaceLister(kc: KubeConfig, policy: AdmissionPolicy): () => Promise<string[]> {
   const api = kc.makeApiClient(CoreV1Api);
   const labelSelector = `${policy.namespaceLabel.key}=${policy.namespaceLabel.value}`;
   return async () => {
-    const list = await api.listNamespace({ labelSelector }, withTimeout(LIST_TIMEOUT_MS));
-    return list.items
-      .map(toNamespaceMeta)
-      .filter((ns) => namespaceEnabled(ns, policy) && !ns.terminating)
-      .map((ns) => ns.name);
+    const names: string[] = [];
+    let next: string | undefined;
+    do {
+      const list = await api.listNamespace(
+        { labelSelector, limit: LIST_PAGE_SIZE, _continue: next },
+        withTimeout(LIST_TIMEOUT_MS),
+      );
+      for (const ns of list.items.map(toNamespaceMeta)) {
+        if (namespaceEnabled(ns, policy) && !ns.terminating) names.push(ns.name);
+      }
+      next = list.metadata?._continue || undefined;
+    } while (next);
+    return names;
   };
 }

@@ -52,20 +52,38 @@ function withoutKind(obj: KubeObject): KubeObject {
   return rest;
 }
 
+const keyOf = (obj: KubeObject) => `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
+
+/**
+ * Chunked lists as the API server serves them: items in key order, `limit` per page, and an opaque
+ * `continue` token naming the last key served. (The real server also pins later pages to the first
+ * page's resourceVersion; here they see the current state.)
+ */
+function page(items: KubeObject[], query: Record<string, string>): { items: KubeObject[]; next?: string } {
+  const limit = Number(query.limit ?? 0);
+  const after = query.continue ? Buffer.from(query.continue, "base64url").toString("utf8") : undefined;
+  if (!(limit > 0) && after === undefined) return { items };
+  const sorted = [...items].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const rest = after === undefined ? sorted : sorted.filter((obj) => keyOf(obj) > after);
+  if (!(limit > 0) || rest.length <= limit) return { items: rest };
+  const served = rest.slice(0, limit);
+  return { items: served, next: Buffer.from(keyOf(served.at(-1)!)).toString("base64url") };
+}
+
 function list(ctx: HandlerContext, route: Route, query: Record<string, string>): Reply {
   const matches = selectors(route, query);
   const { def } = route;
-  const items = ctx.cluster.store
-    .list(def.plural, route.namespace)
-    .filter(matches)
-    .map((obj) => (ctx.listItemKinds ? obj : withoutKind(obj)));
+  const { items, next } = page(ctx.cluster.store.list(def.plural, route.namespace).filter(matches), query);
   return {
     status: 200,
     body: {
       kind: `${def.kind}List`,
       apiVersion: apiVersionOf(def),
-      metadata: { resourceVersion: String(ctx.cluster.store.resourceVersion) },
-      items,
+      metadata: {
+        resourceVersion: String(ctx.cluster.store.resourceVersion),
+        ...(next ? { continue: next } : {}),
+      },
+      items: items.map((obj) => (ctx.listItemKinds ? obj : withoutKind(obj))),
     },
   };
 }
