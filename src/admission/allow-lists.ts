@@ -16,6 +16,29 @@ function commaList(text: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/** A namespace's own rules, parsed once per NamespaceMeta object (the cache keeps one per version). */
+const namespaceRules = new WeakMap<NamespaceMeta, readonly Rule[]>();
+
+function rulesOfNamespace(namespace: NamespaceMeta): readonly Rule[] {
+  let rules = namespaceRules.get(namespace);
+  if (!rules) {
+    rules = [
+      {
+        field: "account" as const,
+        allowed: commaList(namespace.annotations[ANNOTATION_ALLOWED_ACCOUNTS]),
+        source: `namespace ${namespace.name} annotation ${ANNOTATION_ALLOWED_ACCOUNTS}`,
+      },
+      {
+        field: "region" as const,
+        allowed: commaList(namespace.annotations[ANNOTATION_ALLOWED_REGIONS]),
+        source: `namespace ${namespace.name} annotation ${ANNOTATION_ALLOWED_REGIONS}`,
+      },
+    ].filter((rule) => rule.allowed.length > 0);
+    namespaceRules.set(namespace, rules);
+  }
+  return rules;
+}
+
 /**
  * Server flags bound every namespace; namespace annotations can only narrow them further (a
  * registry must pass both). An empty or absent list places no restriction at that level.
@@ -24,18 +47,8 @@ function rulesFor(namespace: NamespaceMeta, policy: AdmissionPolicy): Rule[] {
   const rules: Rule[] = [
     { field: "account", allowed: policy.allowedAccounts, source: "--allowed-accounts" },
     { field: "region", allowed: policy.allowedRegions, source: "--allowed-regions" },
-    {
-      field: "account",
-      allowed: commaList(namespace.annotations[ANNOTATION_ALLOWED_ACCOUNTS]),
-      source: `namespace ${namespace.name} annotation ${ANNOTATION_ALLOWED_ACCOUNTS}`,
-    },
-    {
-      field: "region",
-      allowed: commaList(namespace.annotations[ANNOTATION_ALLOWED_REGIONS]),
-      source: `namespace ${namespace.name} annotation ${ANNOTATION_ALLOWED_REGIONS}`,
-    },
   ];
-  return rules.filter((rule) => rule.allowed.length > 0);
+  return [...rules.filter((rule) => rule.allowed.length > 0), ...rulesOfNamespace(namespace)];
 }
 
 export interface AllowListResult {

@@ -12,7 +12,8 @@ export type EnsureResult =
  * credentials, only its wait.
  */
 export interface CredentialEnsurer {
-  ensure(namespace: string, registries: readonly EcrRegistry[]): Promise<EnsureResult>;
+  /** Answers at once, without a promise, when the Secret is known to be fresh (the warm path). */
+  ensure(namespace: string, registries: readonly EcrRegistry[]): EnsureResult | Promise<EnsureResult>;
 }
 
 /** Records a Kubernetes Event on a Namespace; failures to record are the recorder's own business. */

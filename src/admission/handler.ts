@@ -23,8 +23,14 @@ export type ReviewHandler = (review: AdmissionReview, deadlineMs?: number) => Pr
 
 const TIMED_OUT = Symbol("timed out");
 
-/** Waits for `work` at most `ms`; the work itself goes on (and finishes in the background). */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => value instanceof Promise;
+
+/**
+ * Waits for `work` at most `ms`; the work itself goes on (and finishes in the background). A value
+ * already at hand is returned as is: no timer, no promise.
+ */
+async function within<T>(work: T | Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  if (!isPromise(work)) return work;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
     timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
@@ -61,7 +67,7 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
     };
     let decision: Decision;
     try {
-      const lookup = request.namespace ? deps.namespaces.get(request.namespace) : Promise.resolve(undefined);
+      const lookup = request.namespace ? deps.namespaces.get(request.namespace) : undefined;
       const namespace: NamespaceMeta | undefined | typeof TIMED_OUT = await within(lookup, deadlineMs);
       if (namespace === TIMED_OUT) return failOpen(`namespace lookup took longer than ${deadlineMs}ms`);
       decision = decide(request, namespace, deps.policy);
@@ -116,14 +122,17 @@ async function ensureWithin(
   decision: Extract<Decision, { action: "inject" }>,
   time: { remainingMs: number; deadlineMs: number },
 ): Promise<EnsureProblem | undefined> {
-  const ensuring = deps
-    .ensurer!.ensure(namespace, decision.registries)
-    .catch((error: unknown): EnsureResult => ({
-      ok: false,
-      reason: "error",
-      message: (error as Error).message,
-    }));
-  const result = await within(ensuring, time.remainingMs);
+  const ensuring = deps.ensurer!.ensure(namespace, decision.registries);
+  const result = await within(
+    isPromise(ensuring)
+      ? ensuring.catch((error: unknown): EnsureResult => ({
+          ok: false,
+          reason: "error",
+          message: (error as Error).message,
+        }))
+      : ensuring,
+    time.remainingMs,
+  );
   const problem = describeProblem(result, time.deadlineMs);
   if (problem) {
     deps.events?.namespaceEvent(namespace, {

@@ -6,12 +6,16 @@ export interface NamespaceMeta {
   readonly terminating?: boolean;
 }
 
-/** Where the handler gets namespace metadata: a watch-backed cache in `serve`, a map in tests. */
+/**
+ * Where the handler gets namespace metadata: a watch-backed cache in `serve`, a map in tests. A value
+ * already at hand is returned as is, not wrapped in a promise: the warm path of a review then needs
+ * no timer and no promise.
+ */
 export interface NamespaceSource {
-  get(name: string): Promise<NamespaceMeta | undefined>;
+  get(name: string): NamespaceMeta | undefined | Promise<NamespaceMeta | undefined>;
 }
 
 export function inMemoryNamespaces(list: readonly NamespaceMeta[]): NamespaceSource {
   const byName = new Map(list.map((ns) => [ns.name, ns]));
-  return { get: (name) => Promise.resolve(byName.get(name)) };
+  return { get: (name) => byName.get(name) };
 }

@@ -78,6 +78,8 @@ const DEFAULT_RETRY: BackgroundRetry = { firstMs: 5_000, capMs: 300_000, giveUpA
 
 type PassResult = "absent" | "fresh" | "refreshed";
 
+const OK: EnsureResult = Object.freeze({ ok: true });
+
 interface PendingRetry {
   readonly hosts: Set<string>;
   attempt: number;
@@ -287,10 +289,13 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
 
   return {
     ensure(namespace, registries) {
-      return ensureHosts(
-        namespace,
-        registries.map((r) => r.host),
-      );
+      const hosts = registries.map((r) => r.host);
+      // The warm path: answered at once, no promise (a pending retry is settled on the way).
+      if (satisfied(namespace, hosts)) {
+        settleRetry(namespace, hosts);
+        return OK;
+      }
+      return ensureHosts(namespace, hosts);
     },
 
     refresh(namespace, wanted = []) {
