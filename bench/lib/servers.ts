@@ -1,0 +1,148 @@
+/** Starting the servers under test and measuring them over a load window. */
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import type { Agent } from "node:https";
+import { createServer } from "node:net";
+import { httpsRequest } from "../../test/support/https-client.js";
+import type { StandIns } from "../procs/standins.js";
+import { cliEnv, exited, spawnCli } from "./cli-process.js";
+import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
+import { pacedAgent, runPacedLoad } from "./paced-load.js";
+import { procScript } from "./paths.js";
+import { procStats, resetPeak } from "./proc-probe.js";
+import { startChild } from "./rpc.js";
+import { RUNTIME_FLAGS } from "./runtime-flags.js";
+import type { WorkDir } from "./workdir.js";
+
+export interface ServerUnderTest {
+  readonly pid: number;
+  readonly port: number;
+  /** The CA the serving certificate chains to. */
+  readonly ca: string;
+  readonly logFile?: string;
+  /** The webhook's plain-HTTP /metrics port. */
+  readonly metricsPort?: number;
+  /** Keep-alive connections of the paced load, kept from one window to the next. */
+  agent?: Agent;
+  stop(): Promise<void>;
+}
+
+/** A port nobody listens on right now (the CLI takes fixed ports, as in a Pod). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * `ecr-webhook serve` from the bundle with the image's Node flags: Namespace cache, real ensurer,
+ * real AWS SDK, leader election, rotation and the reconciler, all against the stand-ins.
+ */
+export async function startWebhookProcess(
+  work: WorkDir,
+  standIns: StandIns,
+  options: { logLevel: string; logName: string; nodeFlags?: readonly string[] },
+): Promise<ServerUnderTest> {
+  const logFile = work.file(options.logName);
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const child = spawnCli(
+    [
+      "serve",
+      `--port=${port}`,
+      `--metrics-port=${metricsPort}`,
+      `--tls-cert-file=${work.certFile}`,
+      `--tls-key-file=${work.keyFile}`,
+      `--log-level=${options.logLevel}`,
+    ],
+    cliEnv(work, standIns),
+    logFile,
+    options.nodeFlags,
+  );
+  const server = { pid: child.pid!, port, metricsPort, ca: work.ca, logFile, stop: () => stopCli(child) };
+  try {
+    await waitReady(port, work.ca, child);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${(error as Error).message}; its log: ${readFileSync(logFile, "utf8").slice(-2000)}`);
+  }
+  return server;
+}
+
+/** SIGTERM, as the kubelet sends; SIGKILL if the graceful shutdown takes more than 30 s. */
+async function stopCli(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  await exited(child);
+  clearTimeout(timer);
+}
+
+/** The floor: express over node:https answering a fixed review, with the same Node flags. */
+export async function startBareProcess(work: WorkDir): Promise<ServerUnderTest> {
+  const child = startChild(procScript("bare"), {
+    execArgv: [...RUNTIME_FLAGS],
+    logFile: work.file("bare.log"),
+  });
+  const port = await child.call<number>("start", { certFile: work.certFile, keyFile: work.keyFile });
+  return { pid: child.pid, port, ca: work.ca, stop: () => child.stop() };
+}
+
+/** /readyz answers 200 once the Namespace cache has synced; gives up after 15 s. */
+async function waitReady(port: number, ca: string, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 150; attempt++) {
+    if (child.exitCode !== null) throw new Error(`ecr-webhook serve exited with ${child.exitCode}`);
+    const res = await httpsRequest({ port, ca, method: "GET", path: "/readyz" }).catch(() => undefined);
+    if (res?.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`webhook on port ${port} did not become ready`);
+}
+
+/** Sends one review and insists it was patched without a warning (the path measured must work). */
+export async function reviewOnce(port: number, ca: string, body: string, agent?: Agent): Promise<void> {
+  const res = await httpsRequest({ port, ca, body, agent });
+  const answer = res.status === 200 ? res.json().response : undefined;
+  if (!answer?.patch || answer.warnings)
+    throw new Error(`review not patched cleanly: ${res.status} ${res.text}`);
+}
+
+export interface Window extends LoadResult {
+  /** Server CPU time over the window divided by the reviews answered in it. */
+  cpuMicrosPerReview: number;
+  /** Share of one core the server used over the window. */
+  cpuCores: number;
+  peakRssBytes: number;
+  /** Paced windows: how late the load generator sent its latest request. */
+  maxSendLagMs?: number;
+}
+
+/**
+ * One load window, with the server process's own CPU time and peak RSS over exactly that window:
+ * paced (open loop) when a rate is given, autocannon flat out otherwise.
+ */
+export async function measure(server: ServerUnderTest, load: Omit<LoadOptions, "port">): Promise<Window> {
+  resetPeak(server.pid);
+  const before = procStats(server.pid);
+  const started = performance.now();
+  const result =
+    load.rate === undefined
+      ? await runLoad({ ...load, port: server.port })
+      : await runPacedLoad({
+          ...load,
+          rate: load.rate,
+          port: server.port,
+          ca: server.ca,
+          agent: (server.agent ??= pacedAgent(server.ca, load.connections)),
+        });
+  const elapsedS = (performance.now() - started) / 1000;
+  const after = procStats(server.pid);
+  const cpu = after.cpuMicros - before.cpuMicros;
+  return {
+    ...result,
+    cpuMicrosPerReview: cpu / Math.max(1, result.reviews),
+    cpuCores: cpu / 1e6 / elapsedS,
+    peakRssBytes: after.peakRssBytes,
+  };
+}
