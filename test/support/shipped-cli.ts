@@ -2,12 +2,23 @@
  * The CLI as the container image runs it: the esbuild bundle and the Node flags of the Dockerfile's
  * ENTRYPOINT. Shared by the bundle test and the benchmarks, so both run exactly what ships.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The package root, from test/support/ or from its compiled copy under dist-bench/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "Dockerfile"))) {
+    if (dirname(dir) === dir) throw new Error("no Dockerfile above test/support");
+    dir = dirname(dir);
+  }
+  return dir;
+}
 
-export const CLI_BUNDLE = `${ROOT}dist/ecr-webhook.mjs`;
+const ROOT = packageRoot();
+
+export const CLI_BUNDLE = join(ROOT, "dist", "ecr-webhook.mjs");
 
 /** The `--flags` between the node binary and the script in an exec-form ENTRYPOINT. */
 export function entrypointFlags(dockerfile: string): string[] {
@@ -17,4 +28,4 @@ export function entrypointFlags(dockerfile: string): string[] {
   return words.slice(1).filter((word) => word.startsWith("--"));
 }
 
-export const imageNodeFlags = (): string[] => entrypointFlags(readFileSync(`${ROOT}Dockerfile`, "utf8"));
+export const imageNodeFlags = (): string[] => entrypointFlags(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
