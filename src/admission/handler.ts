@@ -1,5 +1,5 @@
 import type { AdmissionPolicy } from "../config/config.js";
-import { withFields, type Logger } from "../log/logger.js";
+import { withFields, type FieldLogger, type Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { decide, type Decision } from "./decide.js";
 import type { CredentialEnsurer, EnsureResult, EventRecorder } from "./ensurer.js";
@@ -79,31 +79,46 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
       deps.metrics.reviews.inc({ kind, outcome: "unchanged" });
       return allowed(decision.warnings);
     }
-    const warnings = [...decision.warnings];
-    if (decision.registries.length > 0 && !request.dryRun && deps.ensurer && request.namespace) {
-      const remaining = deadlineMs - (Date.now() - started);
-      const problem = await ensureWithin(deps, request.namespace, decision, {
-        remainingMs: remaining,
-        deadlineMs,
-      });
-      if (problem) {
-        warnings.push(problem.warning);
-        deps.metrics.admissionFallbacks.inc({ reason: problem.reason });
-        log.warn(
-          { reason: problem.reason, detail: problem.detail },
-          "admitted before the pull Secret was confirmed",
-        );
-      }
-    }
-    const outcome = decision.patch.length > 0 ? "patched" : "unchanged";
-    deps.metrics.reviews.inc({ kind, outcome });
-    if (decision.patch.length > 0) deps.metrics.patches.inc({ kind });
-    log.info(
-      { outcome, registries: decision.registries.map((r) => r.host), warnings: warnings.length },
-      "reviewed",
-    );
-    return patched(decision.patch, warnings);
+    const ensureIn = request.dryRun ? undefined : request.namespace;
+    const time = { remainingMs: deadlineMs - (Date.now() - started), deadlineMs };
+    // Returned, not awaited: this frame, and with it the parsed review, is released while the
+    // answer waits for the Secret (in a burst, a thousand reviews can be waiting at once).
+    return answer(deps, { kind, log, ensureIn, time }, decision);
   };
+}
+
+/** The rest of a review once decided: wait for the Secret (if any is needed), count, log, patch. */
+async function answer(
+  deps: HandlerDeps,
+  review: { kind: string; log: FieldLogger; ensureIn: string | undefined; time: Time },
+  decision: Extract<Decision, { action: "inject" }>,
+): Promise<Verdict> {
+  const { kind, log } = review;
+  const warnings = [...decision.warnings];
+  if (decision.registries.length > 0 && deps.ensurer && review.ensureIn) {
+    const problem = await ensureWithin(deps, review.ensureIn, decision, review.time);
+    if (problem) {
+      warnings.push(problem.warning);
+      deps.metrics.admissionFallbacks.inc({ reason: problem.reason });
+      log.warn(
+        { reason: problem.reason, detail: problem.detail },
+        "admitted before the pull Secret was confirmed",
+      );
+    }
+  }
+  const outcome = decision.patch.length > 0 ? "patched" : "unchanged";
+  deps.metrics.reviews.inc({ kind, outcome });
+  if (decision.patch.length > 0) deps.metrics.patches.inc({ kind });
+  log.info(
+    { outcome, registries: decision.registries.map((r) => r.host), warnings: warnings.length },
+    "reviewed",
+  );
+  return patched(decision.patch, warnings);
+}
+
+interface Time {
+  remainingMs: number;
+  deadlineMs: number;
 }
 
 interface EnsureProblem {
@@ -120,7 +135,7 @@ async function ensureWithin(
   deps: HandlerDeps,
   namespace: string,
   decision: Extract<Decision, { action: "inject" }>,
-  time: { remainingMs: number; deadlineMs: number },
+  time: Time,
 ): Promise<EnsureProblem | undefined> {
   const ensuring = deps.ensurer!.ensure(namespace, decision.registries);
   const result = await within(

@@ -17,8 +17,21 @@ export const patched = (patch: readonly Operation[], warnings: readonly string[]
  * Encodes a verdict as the API server expects it: same apiVersion as asked, the request's uid echoed,
  * a base64 JSONPatch only when there is something to change. This webhook only mutates; it never denies.
  */
-export function encodeResponse(review: AdmissionReview, verdict: Verdict): object {
-  const response: Record<string, unknown> = { uid: review.request.uid, allowed: true };
+/** What answering a review needs from it. */
+export interface ReviewEnvelope {
+  readonly apiVersion: string;
+  readonly uid: string;
+  readonly kind: string;
+}
+
+export const reviewEnvelope = (review: AdmissionReview): ReviewEnvelope => ({
+  apiVersion: review.apiVersion,
+  uid: review.request.uid,
+  kind: review.request.kind.kind,
+});
+
+export function encodeResponse(review: ReviewEnvelope, verdict: Verdict): object {
+  const response: Record<string, unknown> = { uid: review.uid, allowed: true };
   if (verdict.patch.length > 0) {
     response.patchType = "JSONPatch";
     response.patch = Buffer.from(JSON.stringify(verdict.patch)).toString("base64");

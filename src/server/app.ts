@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type Response } from "express";
 import type { ReviewHandler } from "../admission/handler.js";
-import { encodeResponse } from "../admission/response.js";
+import { encodeResponse, reviewEnvelope } from "../admission/response.js";
 import { decodeReview, type BadReviewError } from "../admission/review.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -63,13 +63,17 @@ export function createApp(deps: AppDeps): express.Express {
         return sendError(res, 400, (error as BadReviewError).message);
       }
       deps.metrics.inFlight.inc();
+      // A review may wait for its Secret, a thousand at once in a burst: past this point only what
+      // the answer needs is kept, not the parsed object (the handler drops it once it has decided).
+      const envelope = reviewEnvelope(review);
+      req.body = undefined;
       try {
         const verdict = await deps.handle(review, effectiveDeadline(req, deps.deadlineMs));
-        res.json(encodeResponse(review, verdict));
+        res.json(encodeResponse(envelope, verdict));
       } finally {
         deps.metrics.inFlight.dec();
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        deps.metrics.reviewDuration.observe({ kind: review.request.kind.kind }, seconds);
+        deps.metrics.reviewDuration.observe({ kind: envelope.kind }, seconds);
       }
     },
   );
