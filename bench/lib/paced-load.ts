@@ -23,6 +23,8 @@ export interface PacedOptions {
 export interface PacedResult extends LoadResult {
   /** How late the generator sent its latest request compared with its schedule (a busy client shows here). */
   maxSendLagMs: number;
+  /** Every answered request's latency, to merge windows (not written to the results). */
+  latencies: number[];
 }
 
 export const pacedAgent = (ca: string, connections: number): Agent =>
@@ -94,6 +96,7 @@ export async function runPacedLoad(options: PacedOptions): Promise<PacedResult> 
     seconds,
     perSecond: latencies.length / seconds,
     maxSendLagMs,
+    latencies,
     ...latencyOf(latencies),
   };
 }

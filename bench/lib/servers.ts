@@ -7,6 +7,7 @@ import { httpsRequest } from "../../test/support/https-client.js";
 import type { StandIns } from "../procs/standins.js";
 import { cliEnv, exited, spawnCli } from "./cli-process.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
+import { latencyOf } from "./stats.js";
 import { pacedAgent, runPacedLoad } from "./paced-load.js";
 import { procScript } from "./paths.js";
 import { procStats, resetPeak } from "./proc-probe.js";
@@ -116,13 +117,61 @@ export interface Window extends LoadResult {
   peakRssBytes: number;
   /** Paced windows: how late the load generator sent its latest request. */
   maxSendLagMs?: number;
+  /** Windows merged into this one (measureInTurn). */
+  windows?: number;
+  /** Raw latencies, kept only until windows are merged. */
+  latencies?: number[];
+}
+
+/**
+ * Paced windows taken in turn on each server (A, B, C, A, B, C, …) and merged per server, so that
+ * whatever else the machine does during the run falls on all of them alike. Each window follows
+ * one unmeasured second of the same load: a server that sat idle while the others were measured
+ * (V8 shrinks an idle heap) is back in its steady state before it is measured.
+ */
+export async function measureInTurn(
+  servers: readonly ServerUnderTest[],
+  load: Omit<LoadOptions, "port"> & { rate: number },
+  rounds: number,
+): Promise<Window[]> {
+  const parts = servers.map(() => [] as Window[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, server] of servers.entries()) {
+      await runPacedLoad({ ...load, seconds: 1, port: server.port, ca: server.ca, agent: server.agent });
+      parts[i]!.push(await measure(server, load, true));
+    }
+  }
+  return parts.map(merge);
+}
+
+function merge(windows: Window[]): Window {
+  const sum = (f: (w: Window) => number) => windows.reduce((n, w) => n + f(w), 0);
+  const reviews = sum((w) => w.reviews);
+  const seconds = sum((w) => w.seconds);
+  const cpuMicros = sum((w) => w.cpuMicrosPerReview * Math.max(1, w.reviews));
+  return {
+    reviews,
+    errors: sum((w) => w.errors),
+    seconds,
+    perSecond: reviews / seconds,
+    ...latencyOf(windows.flatMap((w) => w.latencies ?? [])),
+    cpuMicrosPerReview: cpuMicros / Math.max(1, reviews),
+    cpuCores: cpuMicros / 1e6 / seconds,
+    peakRssBytes: Math.max(...windows.map((w) => w.peakRssBytes)),
+    maxSendLagMs: Math.max(...windows.map((w) => w.maxSendLagMs ?? 0)),
+    windows: windows.length,
+  };
 }
 
 /**
  * One load window, with the server process's own CPU time and peak RSS over exactly that window:
  * paced (open loop) when a rate is given, autocannon flat out otherwise.
  */
-export async function measure(server: ServerUnderTest, load: Omit<LoadOptions, "port">): Promise<Window> {
+export async function measure(
+  server: ServerUnderTest,
+  load: Omit<LoadOptions, "port">,
+  keepLatencies = false,
+): Promise<Window> {
   resetPeak(server.pid);
   const before = procStats(server.pid);
   const started = performance.now();
@@ -139,8 +188,10 @@ export async function measure(server: ServerUnderTest, load: Omit<LoadOptions, "
   const elapsedS = (performance.now() - started) / 1000;
   const after = procStats(server.pid);
   const cpu = after.cpuMicros - before.cpuMicros;
+  const { latencies, ...summary } = result as LoadResult & { latencies?: number[] };
   return {
-    ...result,
+    ...summary,
+    ...(keepLatencies && latencies ? { latencies } : {}),
     cpuMicrosPerReview: cpu / Math.max(1, result.reviews),
     cpuCores: cpu / 1e6 / elapsedS,
     peakRssBytes: after.peakRssBytes,

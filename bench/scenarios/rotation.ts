@@ -59,10 +59,15 @@ const SUMMARY =
 async function refreshOnce(work: WorkDir, standIns: StandInsProcess, logFile: string): Promise<CycleFigures> {
   const started = performance.now();
   const child = spawnCli(["refresh", "--log-level=warn"], cliEnv(work, standIns.info), logFile);
-  let last: ProcStats | undefined;
+  // The last samples may come from a process already exiting (its memory figures then read 0):
+  // keep the highest of each.
+  let cpuMicros = 0;
+  let peakRssBytes = 0;
   const sampler = setInterval(() => {
     try {
-      last = procStats(child.pid!);
+      const stats: ProcStats = procStats(child.pid!);
+      cpuMicros = Math.max(cpuMicros, stats.cpuMicros);
+      peakRssBytes = Math.max(peakRssBytes, stats.peakRssBytes);
     } catch {
       // exited between two samples
     }
@@ -72,7 +77,8 @@ async function refreshOnce(work: WorkDir, standIns: StandInsProcess, logFile: st
   const wallMs = performance.now() - started;
   const output = readFileSync(logFile, "utf8");
   const m = SUMMARY.exec(output);
-  if (!m || !last) throw new Error(`refresh exited ${code} without its summary: ${output.slice(-2000)}`);
+  if (!m || peakRssBytes === 0)
+    throw new Error(`refresh exited ${code} without its summary: ${output.slice(-2000)}`);
   const [namespaces, refreshed, fresh, absent, failed, ecrCalls, durationMs] = m.slice(1).map(Number);
   return {
     namespaces: namespaces!,
@@ -88,8 +94,8 @@ async function refreshOnce(work: WorkDir, standIns: StandInsProcess, logFile: st
     durationMs: durationMs!,
     wallMs,
     concurrency: Number(FLAGS.find((f) => f.name === "rotation-concurrency")!.default),
-    cpuMicros: last.cpuMicros,
-    peakRssBytes: last.peakRssBytes,
+    cpuMicros,
+    peakRssBytes,
   };
 }
 

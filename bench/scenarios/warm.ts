@@ -1,16 +1,18 @@
 /**
  * 1. Warm admission: the webhook with a primed cache (every namespace's Secret already ensured, so a
- * review is a cache hit with no I/O) against a bare express HTTPS server, same load, same run.
+ * review is a cache hit with no I/O) against a bare express HTTPS server, same load, same run. The
+ * paced windows go round the servers in turn (webhook, bare, webhook on Node's default GC settings, webhook
+ * at info), so that machine noise falls on all of them alike; then each of the first two flat out.
  */
 import { readFileSync } from "node:fs";
 import type { StandInCounts } from "../procs/standins.js";
 import { names, podReview } from "../lib/reviews.js";
 import {
   measure,
+  measureInTurn,
   reviewOnce,
   startBareProcess,
   startWebhookProcess,
-  type ServerUnderTest,
   type Window,
 } from "../lib/servers.js";
 import type { StandInsProcess } from "../lib/standins-client.js";
@@ -19,7 +21,9 @@ import type { WorkDir } from "../lib/workdir.js";
 export interface WarmSettings {
   namespaces: number;
   rate: number;
+  /** Per server at the paced rate, split into `rounds` windows taken in turn with the others. */
   rateSeconds: number;
+  rounds: number;
   maxSeconds: number;
   warmupSeconds: number;
   connections: number;
@@ -28,7 +32,8 @@ export interface WarmSettings {
 export const WARM_DEFAULTS: WarmSettings = {
   namespaces: 10,
   rate: 1000,
-  rateSeconds: 10,
+  rateSeconds: 12,
+  rounds: 3,
   maxSeconds: 5,
   warmupSeconds: 3,
   connections: 10,
@@ -62,14 +67,6 @@ function io(counts: StandInCounts): number {
   return counts.ecr + counts.sts + kube;
 }
 
-async function load(server: ServerUnderTest, bodies: string[], s: WarmSettings, unthrottled: boolean) {
-  const base = { bodies, connections: s.connections };
-  await measure(server, { ...base, seconds: s.warmupSeconds, rate: s.rate });
-  const atRate = await measure(server, { ...base, seconds: s.rateSeconds, rate: s.rate });
-  const max = unthrottled ? await measure(server, { ...base, seconds: s.maxSeconds }) : undefined;
-  return { atRate, ...(max ? { unthrottled: max } : {}) };
-}
-
 export async function warmAdmission(
   work: WorkDir,
   { child: standInsChild, info: standIns }: StandInsProcess,
@@ -78,52 +75,55 @@ export async function warmAdmission(
   const namespaces = names("warm-", s.namespaces);
   await standInsChild.call("addNamespaces", { names: namespaces });
   const bodies = namespaces.map((ns, i) => podReview(ns, `warm-uid-${i}`));
-
   const webhook = await startWebhookProcess(work, standIns, {
     logLevel: "warn",
     logName: "warm-webhook.log",
   });
-  for (const body of bodies) await reviewOnce(webhook.port, work.ca, body);
-  const primed = await standInsChild.call<StandInCounts>("counts");
-  const webhookResult = await load(webhook, bodies, s, true);
-  const afterLoad = await standInsChild.call<StandInCounts>("counts");
-  await webhook.stop();
-
-  // The same webhook with Node's default heap settings: what the image's flags trade for memory.
+  // The same webhook on Node's default GC settings: what the image's flags trade for memory.
   const defaults = await startWebhookProcess(work, standIns, {
     logLevel: "warn",
     logName: "warm-webhook-node-defaults.log",
     nodeFlags: [],
   });
-  for (const body of bodies) await reviewOnce(defaults.port, work.ca, body);
-  const defaultsResult = await load(defaults, bodies, s, false);
-  await defaults.stop();
-
-  const bare = await startBareProcess(work);
-  const bareResult = await load(bare, bodies, s, true);
-  await bare.stop();
-
   const info = await startWebhookProcess(work, standIns, {
     logLevel: "info",
     logName: "warm-webhook-info.log",
   });
-  for (const body of bodies) await reviewOnce(info.port, work.ca, body);
-  const infoResult = await load(info, bodies, s, false);
-  await info.stop();
-  const logLines = readFileSync(info.logFile!, "utf8").split("\n").filter(Boolean).length;
-
-  let tokensInLogs = 0;
-  for (const file of [webhook.logFile!, defaults.logFile!, info.logFile!])
-    tokensInLogs += await standInsChild.call<number>("leaks", { file });
-  return {
-    settings: s,
-    webhook: webhookResult,
-    webhookNodeDefaults: defaultsResult,
-    bare: bareResult,
-    webhookInfoLogging: { ...infoResult, logLines },
-    ioDuringWarmLoad: io(afterLoad) - io(primed),
-    primingEcrCalls: primed.ecr,
-    primingSecretCreates: primed.kube["create secrets"] ?? 0,
-    tokensInLogs,
-  };
+  const bare = await startBareProcess(work);
+  const servers = [webhook, bare, defaults, info];
+  try {
+    for (const server of [webhook, defaults, info]) {
+      for (const body of bodies) await reviewOnce(server.port, work.ca, body);
+    }
+    const primed = await standInsChild.call<StandInCounts>("counts");
+    const paced = { bodies, connections: s.connections, rate: s.rate };
+    for (const server of servers) await measure(server, { ...paced, seconds: s.warmupSeconds });
+    const [wRate, bRate, dRate, iRate] = await measureInTurn(
+      servers,
+      { ...paced, seconds: s.rateSeconds / s.rounds },
+      s.rounds,
+    );
+    const flatOut = { bodies, connections: s.connections, seconds: s.maxSeconds };
+    const wMax = await measure(webhook, flatOut);
+    const bMax = await measure(bare, flatOut);
+    const afterLoad = await standInsChild.call<StandInCounts>("counts");
+    const logLines = readFileSync(info.logFile!, "utf8").split("\n").filter(Boolean).length;
+    let tokensInLogs = 0;
+    for (const server of [webhook, defaults, info]) {
+      tokensInLogs += await standInsChild.call<number>("leaks", { file: server.logFile });
+    }
+    return {
+      settings: s,
+      webhook: { atRate: wRate!, unthrottled: wMax },
+      webhookNodeDefaults: { atRate: dRate! },
+      bare: { atRate: bRate!, unthrottled: bMax },
+      webhookInfoLogging: { atRate: iRate!, logLines },
+      ioDuringWarmLoad: io(afterLoad) - io(primed),
+      primingEcrCalls: primed.ecr,
+      primingSecretCreates: primed.kube["create secrets"] ?? 0,
+      tokensInLogs,
+    };
+  } finally {
+    for (const server of servers) await server.stop();
+  }
 }
