@@ -2,7 +2,7 @@
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Agent } from "node:https";
-import { createServer } from "node:net";
+import { freePort } from "../../test/support/free-port.js";
 import { httpsRequest } from "../../test/support/https-client.js";
 import type { StandIns } from "../procs/standins.js";
 import { cliEnv, exited, spawnCli } from "./cli-process.js";
@@ -26,15 +26,6 @@ export interface ServerUnderTest {
   /** Keep-alive connections of the paced load, kept from one window to the next. */
   agent?: Agent;
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on right now (the CLI takes fixed ports, as in a Pod). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -5,13 +5,13 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAwsStandIn, type AwsStandIn } from "../support/aws/index.js";
 import { loadReview } from "../support/fixtures.js";
+import { freePort } from "../support/free-port.js";
 import { dockerConfigOf, ENABLED } from "../support/harness.js";
 import { httpsRequest, decodePatch } from "../support/https-client.js";
 import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";
@@ -20,14 +20,6 @@ import { issueLocalBundle } from "../support/webhook.js";
 
 const run = promisify(execFile);
 const REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   await run("npm", ["run", "--silent", "bundle"], { timeout: 60_000 });

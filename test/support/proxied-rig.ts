@@ -1,15 +1,11 @@
 import { runRotationCycle, type RotationDeps } from "../../src/controller/rotation.js";
-import { enabledNamespaceLister } from "../../src/kube/namespaces.js";
-import { createLogger } from "../../src/log/logger.js";
-import { createMetrics } from "../../src/metrics/metrics.js";
-import { createCredentials } from "../../src/secrets/credentials.js";
 import { startAwsStandIn, type AwsStandIn } from "./aws/index.js";
 import { useAwsEndpoints } from "./aws-env.js";
 import { kubeConfigFor } from "./fault-stack.js";
 import { testConfig } from "./fixtures.js";
-import { LogCapture } from "./harness.js";
+import type { LogCapture } from "./harness.js";
 import { startKubeApi, type KubeApiStandIn } from "./kube-api/index.js";
-import type { TestClock } from "./rotation-rig.js";
+import { rotationDepsFor, type TestClock } from "./rotation-rig.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 export interface ProxiedRig {
@@ -33,27 +29,7 @@ export async function startProxiedRig(clock: TestClock): Promise<ProxiedRig> {
   const restore = useAwsEndpoints(aws);
   const proxy = await startTcpProxy(Number(new URL(kube.url).port));
   const kc = kubeConfigFor(kube, proxy.url);
-  const config = testConfig([]);
-  const logs = new LogCapture();
-  const logger = createLogger("debug", logs);
-  const metrics = createMetrics();
-  const { tokens, ensurer, events } = createCredentials(config, kc, {
-    logger,
-    metrics,
-    now: clock.now,
-    tuning: { backoff: { baseMs: 2, capMs: 10, attempts: 3 }, minCallIntervalMs: 0, callTimeoutMs: 2_000 },
-  });
-  const deps: RotationDeps = {
-    listEnabledNamespaces: enabledNamespaceLister(kc, config),
-    ensurer,
-    tokens,
-    events,
-    defaultHosts: [],
-    concurrency: config.rotationConcurrency,
-    logger,
-    metrics,
-    now: clock.now,
-  };
+  const { deps, logs } = rotationDepsFor(kc, testConfig([]), clock.now);
   return {
     kube,
     aws,

@@ -1,3 +1,5 @@
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Config } from "../../src/config/config.js";
 import { runRotationCycle, type RotationDeps } from "../../src/controller/rotation.js";
 import { enabledNamespaceLister } from "../../src/kube/namespaces.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -33,23 +35,22 @@ export interface RotationRig {
   close(): Promise<void>;
 }
 
-/** The real token source, ensurer and Secret store, wired as `serve` wires them, over the stand-ins. */
-export async function startRotationRig(
-  options: { argv?: string[]; clockStart?: number } = {},
-): Promise<RotationRig> {
-  const clock = new TestClock(options.clockStart);
-  const kube = await startKubeApi({ historyLimit: 50_000 });
-  const aws = await startAwsStandIn({ now: clock.now });
-  const restore = useAwsEndpoints(aws);
-  const config = testConfig(options.argv ?? []);
-  const kc = kube.kubeConfig();
+/**
+ * Rotation's dependencies wired as `serve` wires them (createCredentials, the label-selected
+ * namespace list), with short retry timings and a debug-level log capture.
+ */
+export function rotationDepsFor(
+  kc: KubeConfig,
+  config: Config,
+  now: () => number,
+): { deps: RotationDeps; logs: LogCapture } {
   const logs = new LogCapture();
   const logger = createLogger("debug", logs);
   const metrics = createMetrics();
   const { tokens, ensurer, events } = createCredentials(config, kc, {
     logger,
     metrics,
-    now: clock.now,
+    now,
     tuning: { backoff: { baseMs: 2, capMs: 10, attempts: 3 }, minCallIntervalMs: 0, callTimeoutMs: 2_000 },
   });
   const deps: RotationDeps = {
@@ -61,8 +62,22 @@ export async function startRotationRig(
     concurrency: config.rotationConcurrency,
     logger,
     metrics,
-    now: clock.now,
+    now,
   };
+  return { deps, logs };
+}
+
+/** The real token source, ensurer and Secret store, wired as `serve` wires them, over the stand-ins. */
+export async function startRotationRig(
+  options: { argv?: string[]; clockStart?: number } = {},
+): Promise<RotationRig> {
+  const clock = new TestClock(options.clockStart);
+  const kube = await startKubeApi({ historyLimit: 50_000 });
+  const aws = await startAwsStandIn({ now: clock.now });
+  const restore = useAwsEndpoints(aws);
+  const config = testConfig(options.argv ?? []);
+  const kc = kube.kubeConfig();
+  const { deps, logs } = rotationDepsFor(kc, config, clock.now);
   return {
     kube,
     aws,
