@@ -1,4 +1,4 @@
-/** autocannon over HTTPS keep-alive, with every response's latency kept (not autocannon's 1 ms-bucket histogram). */
+/** autocannon flat out over HTTPS keep-alive, with every response's latency kept (not autocannon's 1 ms-bucket histogram). */
 import autocannon from "autocannon";
 import { latencyOf, type Latency } from "./stats.js";
 
@@ -8,7 +8,7 @@ export interface LoadOptions {
   bodies: readonly string[];
   seconds: number;
   connections: number;
-  /** Reviews per second over all connections; unthrottled when absent. */
+  /** Reviews per second over all connections: measure() then uses the paced load; flat out when absent. */
   rate?: number;
 }
 
@@ -21,7 +21,7 @@ export interface LoadResult extends Latency {
   perSecond: number;
 }
 
-export function runLoad(options: LoadOptions): Promise<LoadResult> {
+export function runLoad(options: Omit<LoadOptions, "rate">): Promise<LoadResult> {
   const latencies: number[] = [];
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -30,7 +30,6 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         servername: "localhost",
         connections: options.connections,
         duration: options.seconds,
-        overallRate: options.rate,
         timeout: 10,
         requests: options.bodies.map((body) => ({
           method: "POST" as const,

@@ -1,5 +1,5 @@
 import type { V1Secret } from "@kubernetes/client-node";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../admission/annotations.js";
+import { managedSecretMetadata } from "../kube/managed-secret-metadata.js";
 import type { ExistingPair } from "./decide.js";
 
 export const TLS_SECRET_TYPE = "kubernetes.io/tls";
@@ -32,13 +32,7 @@ export function buildTlsSecret(
     apiVersion: "v1",
     kind: "Secret",
     type: TLS_SECRET_TYPE,
-    metadata: {
-      ...(existing?.metadata ?? {}),
-      name,
-      namespace,
-      labels: { ...(existing?.metadata?.labels ?? {}), [LABEL_MANAGED_BY]: MANAGED_BY },
-      managedFields: undefined,
-    },
+    metadata: managedSecretMetadata(namespace, name, existing),
     data: { "tls.crt": base64(pair.cert), "tls.key": base64(pair.key), "ca.crt": base64(pair.ca) },
   };
 }

@@ -254,10 +254,6 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
     hosts: readonly string[],
     background = false,
   ): Promise<EnsureResult> => {
-    if (satisfied(namespace, hosts)) {
-      settleRetry(namespace, hosts);
-      return { ok: true };
-    }
     const block = blocked.get(namespace);
     if (block && block.until > now()) {
       cancelRetry(namespace);

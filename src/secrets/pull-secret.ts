@@ -1,5 +1,6 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../admission/annotations.js";
+import { managedSecretMetadata } from "../kube/managed-secret-metadata.js";
 
 /** Annotation holding `{ "<registry host>": "<ISO expiry>" }` for every entry of the Secret. */
 export const ANNOTATION_EXPIRIES = "ecr-webhook.io/expiries";
@@ -98,17 +99,9 @@ export function buildSecret(
     apiVersion: "v1",
     kind: "Secret",
     type: DOCKER_CONFIG_TYPE,
-    metadata: {
-      ...(existing?.metadata ?? {}),
-      name,
-      namespace,
-      labels: { ...(existing?.metadata?.labels ?? {}), [LABEL_MANAGED_BY]: MANAGED_BY },
-      annotations: {
-        ...(existing?.metadata?.annotations ?? {}),
-        [ANNOTATION_EXPIRIES]: JSON.stringify(expiries),
-      },
-      managedFields: undefined,
-    },
+    metadata: managedSecretMetadata(namespace, name, existing, {
+      [ANNOTATION_EXPIRIES]: JSON.stringify(expiries),
+    }),
     data: { [DOCKER_CONFIG_KEY]: Buffer.from(JSON.stringify({ auths })).toString("base64") },
   };
 }

@@ -141,30 +141,4 @@ export function one(objects: readonly K8sObject[], kind: string, name?: string):
   return hits[0]!;
 }
 
-export interface DockerInstruction {
-  readonly keyword: string;
-  readonly args: string;
-}
-
-/** Dockerfile instructions, grouped by stage (each starts with FROM); comments and continuations resolved. */
-export function dockerStages(text: string): DockerInstruction[][] {
-  const logical: string[] = [];
-  let pending = "";
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line.startsWith("#") || (line === "" && pending === "")) continue;
-    pending += (pending ? " " : "") + line.replace(/\\$/, "").trim();
-    if (!line.endsWith("\\")) {
-      logical.push(pending);
-      pending = "";
-    }
-  }
-  const stages: DockerInstruction[][] = [];
-  for (const line of logical) {
-    const [, keyword = "", args = ""] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
-    const instruction = { keyword: keyword.toUpperCase(), args };
-    if (instruction.keyword === "FROM") stages.push([]);
-    stages.at(-1)?.push(instruction);
-  }
-  return stages;
-}
+export { dockerStages, type DockerInstruction } from "../support/dockerfile.js";

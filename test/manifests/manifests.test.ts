@@ -96,22 +96,21 @@ function listedPaths(dir: string): string[] {
   return [...k.resources, ...k.components, ...k.patchFiles].map((entry) => entryPath(dir, entry));
 }
 
+const WEBHOOK_CONFIG_OBJECTS = [
+  "Namespace/ecr-webhook",
+  "ServiceAccount/ecr-webhook/ecr-webhook",
+  "ClusterRole/ecr-webhook",
+  "ClusterRoleBinding/ecr-webhook",
+  "Role/ecr-webhook/ecr-webhook-leader-election",
+  "RoleBinding/ecr-webhook/ecr-webhook-leader-election",
+  "Deployment/ecr-webhook/ecr-webhook",
+  "PodDisruptionBudget/ecr-webhook/ecr-webhook",
+  "Service/ecr-webhook/ecr-webhook",
+  "MutatingWebhookConfiguration/ecr-webhook",
+];
+
 const EXPECTED: [dir: string, objects: string[]][] = [
-  [
-    "webhook-config",
-    [
-      "Namespace/ecr-webhook",
-      "ServiceAccount/ecr-webhook/ecr-webhook",
-      "ClusterRole/ecr-webhook",
-      "ClusterRoleBinding/ecr-webhook",
-      "Role/ecr-webhook/ecr-webhook-leader-election",
-      "RoleBinding/ecr-webhook/ecr-webhook-leader-election",
-      "Deployment/ecr-webhook/ecr-webhook",
-      "PodDisruptionBudget/ecr-webhook/ecr-webhook",
-      "Service/ecr-webhook/ecr-webhook",
-      "MutatingWebhookConfiguration/ecr-webhook",
-    ],
-  ],
+  ["webhook-config", WEBHOOK_CONFIG_OBJECTS],
   [
     "certs-job",
     [
@@ -127,16 +126,7 @@ const EXPECTED: [dir: string, objects: string[]][] = [
   [
     "webhook-config/overlays/cert-manager",
     [
-      "Namespace/ecr-webhook",
-      "ServiceAccount/ecr-webhook/ecr-webhook",
-      "ClusterRole/ecr-webhook",
-      "ClusterRoleBinding/ecr-webhook",
-      "Role/ecr-webhook/ecr-webhook-leader-election",
-      "RoleBinding/ecr-webhook/ecr-webhook-leader-election",
-      "Deployment/ecr-webhook/ecr-webhook",
-      "PodDisruptionBudget/ecr-webhook/ecr-webhook",
-      "Service/ecr-webhook/ecr-webhook",
-      "MutatingWebhookConfiguration/ecr-webhook",
+      ...WEBHOOK_CONFIG_OBJECTS,
       "Issuer/ecr-webhook/ecr-webhook-selfsigned",
       "Certificate/ecr-webhook/ecr-webhook-ca",
       "Issuer/ecr-webhook/ecr-webhook-ca",

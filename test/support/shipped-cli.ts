@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { execFormOf } from "./dockerfile.js";
 
 /** The package root, from test/support/ or from its compiled copy under dist-bench/. */
 function packageRoot(): string {
@@ -20,11 +21,10 @@ const ROOT = packageRoot();
 
 export const CLI_BUNDLE = join(ROOT, "dist", "ecr-webhook.mjs");
 
-/** The `--flags` between the node binary and the script in an exec-form ENTRYPOINT. */
+/** The `--flags` between the node binary and the script in the final stage's exec-form ENTRYPOINT. */
 export function entrypointFlags(dockerfile: string): string[] {
-  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
-  if (!line) throw new Error("the Dockerfile has no exec-form ENTRYPOINT");
-  const words = JSON.parse(line[1]!) as string[];
+  const words = execFormOf(dockerfile, "ENTRYPOINT");
+  if (!words) throw new Error("the Dockerfile has no exec-form ENTRYPOINT");
   return words.slice(1).filter((word) => word.startsWith("--"));
 }
 
