@@ -1,10 +1,11 @@
 import type { Operation } from "fast-json-patch";
 import type { AdmissionPolicy } from "../config/config.js";
-import { defaultRegistryFor, type EcrRegistry } from "../registry/ecr-registry.js";
-import { applyAllowLists } from "./allow-lists.js";
-import { ANNOTATION_INJECT } from "./annotations.js";
-import type { NamespaceMeta } from "./namespace-meta.js";
-import { imagePullSecretsPatch, serviceAccountPatch } from "./patch.js";
+import type { EcrRegistry } from "../registry/ecr-registry.js";
+import { defaultRegistry } from "../policy/default-registry.js";
+import { applyAllowLists } from "../policy/allow-lists.js";
+import { ANNOTATION_INJECT } from "../policy/keys.js";
+import { namespaceEnabled, type NamespaceMeta } from "../policy/namespace.js";
+import { imagePullSecretsPatch, serviceAccountPatch } from "../policy/pull-secret-reference.js";
 import { podAnnotations, registriesForPod } from "./pod-registries.js";
 import type { AdmissionRequest } from "./review.js";
 
@@ -27,19 +28,6 @@ const skip = (reason: string, warnings: readonly string[] = []): Decision => ({
   reason,
   warnings,
 });
-
-/** Whether a namespace has opted in and is not one the webhook must never touch. */
-export function namespaceEnabled(namespace: NamespaceMeta, policy: AdmissionPolicy): boolean {
-  const { key, value } = policy.namespaceLabel;
-  return namespace.labels[key] === value && !policy.excludeNamespaces.includes(namespace.name);
-}
-
-/** The registry every enabled namespace gets without asking, when both defaults are configured. */
-export function defaultRegistry(policy: AdmissionPolicy): EcrRegistry | undefined {
-  return policy.defaultAccount && policy.defaultRegion
-    ? defaultRegistryFor(policy.defaultAccount, policy.defaultRegion)
-    : undefined;
-}
 
 function targetOf(request: AdmissionRequest): Target | undefined {
   if (request.kind.group !== "" || request.kind.version !== "v1" || request.subResource) return undefined;

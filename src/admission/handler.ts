@@ -2,8 +2,9 @@ import type { AdmissionPolicy } from "../config/config.js";
 import { withFields, type FieldLogger, type Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { decide, type Decision } from "./decide.js";
-import type { CredentialEnsurer, EnsureResult, EventRecorder } from "./ensurer.js";
-import type { NamespaceMeta, NamespaceSource } from "./namespace-meta.js";
+import type { CredentialEnsurer, EnsureResult } from "../secrets/credential-ensurer.js";
+import type { EventRecorder } from "../kube/events.js";
+import type { NamespaceMeta, NamespaceSource } from "../policy/namespace.js";
 import { allowed, patched, type Verdict } from "./response.js";
 import type { AdmissionReview } from "./review.js";
 
@@ -150,7 +151,7 @@ async function ensureWithin(
   );
   const problem = describeProblem(result, time.deadlineMs);
   if (problem) {
-    deps.events?.namespaceEvent(namespace, {
+    deps.events?.pullSecretEvent(namespace, {
       type: "Warning",
       reason: "PullSecretNotReady",
       message: `${decision.target} admitted before Secret was ready: ${problem.detail}`,

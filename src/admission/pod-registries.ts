@@ -6,7 +6,7 @@ import {
   isRegionName,
   type EcrRegistry,
 } from "../registry/ecr-registry.js";
-import { ANNOTATION_ACCOUNT, ANNOTATION_REGION } from "./annotations.js";
+import { ANNOTATION_ACCOUNT, ANNOTATION_REGION } from "../policy/keys.js";
 
 const CONTAINER_LISTS = ["initContainers", "containers", "ephemeralContainers"] as const;
 

@@ -1,6 +1,6 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { managedSecretMetadata } from "../kube/managed-secret-metadata.js";
-import type { ExistingPair } from "./decide.js";
+import type { ExistingPair } from "./certificate-decision.js";
 
 export const TLS_SECRET_TYPE = "kubernetes.io/tls";
 

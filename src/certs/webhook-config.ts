@@ -6,6 +6,7 @@ import {
   type V1MutatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import type { Operation } from "fast-json-patch";
+import { withRetry } from "../util/backoff.js";
 import { apiFailure, isNotFound } from "../kube/api-errors.js";
 import { withTimeout } from "../kube/request-options.js";
 import { bundleContains, mergeCaBundle } from "./bundle.js";
@@ -128,23 +129,29 @@ export async function applyCaBundles(
   plan: (webhooks: WebhookTrust[]) => BundlePlan,
 ): Promise<{ patched: number; webhooks: number; bundle: string }> {
   const name = first.metadata?.name ?? "";
-  let config = first;
-  for (let attempt = 1; ; attempt++) {
-    const webhooks = webhookTrust(config);
-    const planned = plan(webhooks);
-    const result = { patched: planned.indexes.length, webhooks: webhooks.length, bundle: planned.bundle };
-    if (planned.indexes.length === 0) return result;
-    try {
-      await store.patch(name, caBundlePatch(config.metadata?.resourceVersion ?? "", planned));
-      return result;
-    } catch (error) {
-      const code = apiFailure(error).code;
-      if (attempt >= ATTEMPTS || (code !== 422 && code !== 409)) {
-        throw new OperatorError(
-          describeFailure(`Patching the caBundle of MutatingWebhookConfiguration ${name}`, error),
-        );
-      }
-    }
-    config = await readWebhookConfiguration(store, name);
+  try {
+    return await withRetry(
+      async (attempt) => {
+        const config = attempt === 0 ? first : await readWebhookConfiguration(store, name);
+        const webhooks = webhookTrust(config);
+        const planned = plan(webhooks);
+        if (planned.indexes.length > 0) {
+          await store.patch(name, caBundlePatch(config.metadata?.resourceVersion ?? "", planned));
+        }
+        return { patched: planned.indexes.length, webhooks: webhooks.length, bundle: planned.bundle };
+      },
+      {
+        baseMs: 0,
+        capMs: 0,
+        attempts: 1,
+        immediate: ATTEMPTS - 1,
+        verdict: (error) => ([422, 409].includes(apiFailure(error).code ?? 0) ? "now" : "fail"),
+      },
+    );
+  } catch (error) {
+    if (error instanceof OperatorError) throw error;
+    throw new OperatorError(
+      describeFailure(`Patching the caBundle of MutatingWebhookConfiguration ${name}`, error),
+    );
   }
 }

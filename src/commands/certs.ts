@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import { parseBundle } from "../certs/bundle.js";
-import { decideCertificate } from "../certs/decide.js";
+import { decideCertificate } from "../certs/certificate-decision.js";
 import { describeFailure, OperatorError } from "../certs/failure.js";
 import { serviceDnsNames } from "../certs/names.js";
 import { buildTlsSecret, readPair } from "../certs/tls-secret.js";

@@ -2,7 +2,7 @@ import { AuthorizationV1Api, KubeConfig, type V1ResourceAttributes } from "@kube
 import type { Config } from "../config/config.js";
 import { LEASE_NAME } from "../controller/controller.js";
 import { withTimeout } from "../kube/request-options.js";
-import { mapLimit } from "../controller/pool.js";
+import { mapLimit } from "../util/map-limit.js";
 import type { CheckResult } from "./doctor-checks.js";
 
 /**
@@ -21,7 +21,12 @@ export const WEBHOOK_PERMISSIONS: readonly {
   { group: "", resource: "namespaces", verbs: ["get", "list", "watch"] },
   { group: "", resource: "serviceaccounts", verbs: ["get", "list", "patch"] },
   { group: "", resource: "secrets", verbs: ["create"] },
-  { group: "", resource: "secrets", verbs: ["get", "update", "delete"], name: "pull-secret" },
+  {
+    group: "",
+    resource: "secrets",
+    verbs: ["get", "list", "watch", "update", "delete"],
+    name: "pull-secret",
+  },
   { group: "", resource: "events", verbs: ["create"] },
   { group: "coordination.k8s.io", resource: "leases", verbs: ["create"], namespace: "lease" },
   {

@@ -2,7 +2,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { describeFailure } from "../certs/failure.js";
 import type { Config } from "../config/config.js";
 import { formatDuration } from "../config/duration.js";
-import { mapLimit } from "../controller/pool.js";
+import { mapLimit } from "../util/map-limit.js";
 import type { TokenSource } from "../ecr/token-source.js";
 import { enabledNamespaceLister } from "../kube/namespaces.js";
 import { kubeSecretStore } from "../kube/secret-store.js";

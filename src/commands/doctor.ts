@@ -6,6 +6,7 @@ import { loadKubeConfig } from "../kube/kube-config.js";
 import { createLogger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { checkApiServer, checkRegistration, type CheckResult } from "./doctor-checks.js";
+import { checkLeader } from "./doctor-leader.js";
 import { checkRbac } from "./doctor-rbac.js";
 import { checkEcr, checkNamespaces, checkTokens, type Registry } from "./doctor-tokens.js";
 
@@ -41,6 +42,7 @@ async function clusterChecks(
       checkRegistration(kc, config, new Date()),
     ),
   );
+  report(await guarded("Reading the leader Lease", ADMIN_FIX, () => checkLeader(kc, config, new Date())));
   const enabled = await guarded("Listing enabled namespaces", ADMIN_FIX, () => checkNamespaces(kc, config));
   if ("ok" in enabled) {
     report(enabled);

@@ -1,7 +1,8 @@
 import fastJsonPatch from "fast-json-patch";
 import type { AdmissionPolicy } from "../config/config.js";
-import { decide, namespaceEnabled } from "../admission/decide.js";
-import type { NamespaceMeta } from "../admission/namespace-meta.js";
+import { decide } from "../admission/decide.js";
+import { namespaceEnabled } from "../policy/namespace.js";
+import type { NamespaceMeta } from "../policy/namespace.js";
 import { podImages } from "../admission/pod-registries.js";
 import { classifyImage, type ImageRegistry } from "../registry/ecr-registry.js";
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
 import { ConfigError, parseCommandLine, type AdmissionPolicy } from "../config/config.js";
-import type { NamespaceMeta } from "../admission/namespace-meta.js";
+import type { NamespaceMeta } from "../policy/namespace.js";
 import { explainManifest, type Explanation } from "./explain-model.js";
 
 export const EXPLAIN_OPTIONS = {

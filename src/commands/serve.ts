@@ -1,10 +1,12 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { CredentialEnsurer, EventRecorder } from "../admission/ensurer.js";
+import type { CredentialEnsurer } from "../secrets/credential-ensurer.js";
+import type { EventRecorder } from "../kube/events.js";
 import { createReviewHandler } from "../admission/handler.js";
-import type { NamespaceSource } from "../admission/namespace-meta.js";
+import type { NamespaceSource } from "../policy/namespace.js";
 import type { Config } from "../config/config.js";
 import { startController, type Controller, type LeaseTiming } from "../controller/controller.js";
 import { createNamespaceCache, type NamespaceCache } from "../kube/namespace-cache.js";
+import { watchPullSecrets, type PullSecretWatch } from "../kube/pull-secret-watch.js";
 import type { Logger } from "../log/logger.js";
 import { createMetrics, type Metrics } from "../metrics/metrics.js";
 import { listenMetrics } from "../metrics/metrics-server.js";
@@ -48,18 +50,23 @@ export interface RunningWebhook {
 
 interface Cluster {
   readonly cache: NamespaceCache;
+  readonly secrets?: PullSecretWatch;
   readonly credentials?: Credentials;
 }
 
 function connect(options: WebhookOptions, metrics: Metrics): Cluster | undefined {
   const { config, logger, kubeConfig } = options;
   if (!kubeConfig || options.namespaces) return undefined;
-  return {
-    cache: createNamespaceCache(kubeConfig, logger),
-    credentials: options.ensurer
-      ? undefined
-      : createCredentials(config, kubeConfig, { logger, metrics, now: options.now }),
-  };
+  const cache = createNamespaceCache(kubeConfig, logger, { policy: config });
+  if (options.ensurer) return { cache };
+  const secrets = watchPullSecrets(kubeConfig, config.secretName, logger);
+  const credentials = createCredentials(config, kubeConfig, {
+    logger,
+    metrics,
+    now: options.now,
+    view: secrets,
+  });
+  return { cache, secrets, credentials };
 }
 
 /** Starts everything `serve` runs; the CLI adds signal handling, tests call it directly. */
@@ -113,7 +120,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       await Promise.all([server.close(), controllerStarting.then((c) => c?.stop({ release: releaseLease }))]);
       await metricsServer.close();
       cluster?.credentials?.ensurer.close();
-      await cluster?.cache.stop();
+      await Promise.all([cluster?.cache.stop(), cluster?.secrets?.stop()]);
     },
   };
 }
@@ -130,9 +137,10 @@ async function startBackground(
 ): Promise<Controller | undefined> {
   if (!cluster) return undefined;
   try {
-    await cluster.cache.start();
+    // The Secret watch only saves calls: admission works (reading each Secret) until it syncs.
+    await Promise.all([cluster.cache.start(), cluster.secrets?.start()]);
   } catch (error) {
-    options.logger.error({ err: String(error) }, "namespace cache failed to start");
+    options.logger.error({ err: String(error) }, "namespace or pull Secret watch failed to start");
   }
   if (!cluster.credentials || !options.kubeConfig || options.controller === false || closing())
     return undefined;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { defaultRegistry } from "../admission/decide.js";
+import { defaultRegistry } from "../policy/default-registry.js";
 import type { Config } from "../config/config.js";
 import type { NamespaceCache } from "../kube/namespace-cache.js";
 import { enabledNamespaceLister } from "../kube/namespaces.js";

@@ -1,5 +1,6 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
-import { apiFailure, isNotFound } from "../kube/api-errors.js";
+import { apiFailure, failureLabel, isNotFound, type ApiFailure } from "../kube/api-errors.js";
+import { microTime } from "../kube/micro-time.js";
 import { API_TIMEOUT_MS, withTimeout } from "../kube/request-options.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -20,6 +21,9 @@ export interface LeaderElectionOptions {
   readonly onStartedLeading: () => void;
   readonly onStoppedLeading: () => Promise<void> | void;
 }
+
+/** A Lease that cannot be written is reported at once, then this often while it lasts. */
+const FAILURE_LOG_EVERY_MS = 30_000;
 
 export interface LeaderElection {
   isLeader(): boolean;
@@ -46,7 +50,7 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
   let tick: Promise<void> | undefined;
 
   const spec = (previous?: V1Lease["spec"]) => {
-    const at = new Date(now());
+    const at = microTime(now());
     const takeover = previous?.holderIdentity !== o.identity;
     return {
       holderIdentity: o.identity,
@@ -107,15 +111,43 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
     else await o.onStoppedLeading();
   };
 
+  /** A run of failed rounds: reported when it starts and then every FAILURE_LOG_EVERY_MS. */
+  let failing: { since: number; loggedAt: number } | undefined;
+  const reportFailure = (failure: ApiFailure) => {
+    o.metrics?.leaseWriteFailures.inc({ code: failureLabel(failure) });
+    const at = now();
+    failing ??= { since: at, loggedAt: -Infinity };
+    if (at - failing.loggedAt < FAILURE_LOG_EVERY_MS) return;
+    failing.loggedAt = at;
+    o.logger.warn(
+      {
+        lease: `${o.namespace}/${o.name}`,
+        code: failure.code,
+        err: failure.message,
+        failingForMs: at - failing.since,
+      },
+      leader
+        ? "could not renew the leader Lease"
+        : "cannot become leader: the Lease could not be read or written; rotation and opt-in/opt-out wait for a leader",
+    );
+  };
+
   const round = async () => {
     try {
       const held = await tryAcquireOrRenew();
       if (held) lastRenew = now();
+      if (failing) o.logger.info({ lease: `${o.namespace}/${o.name}` }, "leader Lease reachable again");
+      failing = undefined;
       await setLeader(held);
     } catch (error) {
-      const failure = apiFailure(error);
-      o.logger.debug({ err: failure.message, code: failure.code }, "lease acquire/renew failed");
-      if (leader && now() - lastRenew > o.renewDeadlineMs) await setLeader(false);
+      reportFailure(apiFailure(error));
+      if (leader && now() - lastRenew > o.renewDeadlineMs) {
+        o.logger.warn(
+          { lease: `${o.namespace}/${o.name}`, renewDeadlineMs: o.renewDeadlineMs },
+          "lost leadership: the Lease was not renewed within the renew deadline",
+        );
+        await setLeader(false);
+      }
     }
   };
 
@@ -150,7 +182,7 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
                 ...lease.spec,
                 holderIdentity: "",
                 leaseDurationSeconds: 1,
-                renewTime: new Date(now()),
+                renewTime: microTime(now()),
               },
             },
           },

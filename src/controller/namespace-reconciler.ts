@@ -1,18 +1,18 @@
 import type { V1ServiceAccount } from "@kubernetes/client-node";
 import type { Operation } from "fast-json-patch";
-import { namespaceEnabled } from "../admission/decide.js";
-import type { EventRecorder } from "../admission/ensurer.js";
-import type { NamespaceMeta } from "../admission/namespace-meta.js";
 import type { AdmissionPolicy } from "../config/config.js";
-import { withRetry } from "../ecr/retry.js";
-import { apiFailure, isRetryable } from "../kube/api-errors.js";
+import { apiFailure, isNotFound, isRetryable } from "../kube/api-errors.js";
+import type { EventRecorder } from "../kube/events.js";
 import type { NamespaceCache } from "../kube/namespace-cache.js";
 import type { SecretStore } from "../kube/secret-store.js";
 import type { ServiceAccountStore } from "../kube/service-accounts.js";
 import type { Logger } from "../log/logger.js";
-import type { SecretEnsurer } from "../secrets/ensurer.js";
+import { namespaceEnabled, type NamespaceMeta } from "../policy/namespace.js";
 import { isManaged } from "../secrets/pull-secret.js";
-import { mapLimit } from "./pool.js";
+import type { SecretEnsurer } from "../secrets/secret-ensurer.js";
+import { withRetry, type RetryVerdict } from "../util/backoff.js";
+import { keyedQueue } from "../util/keyed-queue.js";
+import { mapLimit } from "../util/map-limit.js";
 import { addReferenceOps, removeReferenceOps } from "./service-account-references.js";
 
 export interface ReconcilerDeps {
@@ -37,71 +37,76 @@ export interface NamespaceReconciler {
 }
 
 const TRANSIENT = { baseMs: 200, capMs: 5_000, attempts: 4 };
+/** Stale views (422/409) recomputed from a fresh read before a ServiceAccount patch gives up. */
+const RECOMPUTE = 4;
+
+/** A 422 (the resourceVersion `test` failed) or 409 means the view was stale: re-read and recompute. */
+function patchVerdict(error: unknown): RetryVerdict {
+  const failure = apiFailure(error);
+  if (failure.code === 422 || failure.code === 409) return "now";
+  return isRetryable(failure) ? { waitMs: (failure.retryAfterSeconds ?? 0) * 1000 } : "fail";
+}
+
+const transientVerdict = (error: unknown): RetryVerdict =>
+  isRetryable(apiFailure(error)) ? { waitMs: (apiFailure(error).retryAfterSeconds ?? 0) * 1000 } : "fail";
 
 /**
  * Follows namespaces gaining and losing the opt-in label. Gaining it: existing ServiceAccounts get
- * the reference (appended and marked) and the default registry's Secret is created. Losing it: the
- * managed Secret is deleted and only the references ecr-webhook added are removed (unless
- * --keep-on-disable). Excluded namespaces are never touched.
+ * the reference, appended and marked (only with --patch-service-accounts), and the default registry's
+ * Secret is created. Losing it: the references ecr-webhook added are removed and its Secret deleted
+ * (unless --keep-on-disable). Excluded namespaces are never touched.
  */
 export function createNamespaceReconciler(deps: ReconcilerDeps): NamespaceReconciler {
   const state = new Map<string, boolean>();
-  const queues = new Map<string, Promise<void>>();
+  const queue = keyedQueue();
   let active = false;
   const secretName = deps.policy.secretName;
   const wanted = (ns: NamespaceMeta) => namespaceEnabled(ns, deps.policy) && !ns.terminating;
   const excluded = (name: string) => deps.policy.excludeNamespaces.includes(name);
 
-  const enqueue = (namespace: string, work: () => Promise<void>) => {
-    const next = (queues.get(namespace) ?? Promise.resolve()).then(work).catch((error: unknown) => {
+  const enqueue = (namespace: string, work: () => Promise<void>) =>
+    queue.run(namespace, work).catch((error: unknown) => {
       const message = apiFailure(error).message;
       deps.logger.warn({ namespace, err: message }, "namespace reconcile failed");
-      deps.events?.namespaceEvent(namespace, { type: "Warning", reason: "ReconcileFailed", message });
+      deps.events?.pullSecretEvent(namespace, { type: "Warning", reason: "ReconcileFailed", message });
     });
-    queues.set(namespace, next);
-    void next.then(() => queues.get(namespace) === next && queues.delete(namespace));
-    return next;
-  };
 
-  /** Patches one ServiceAccount, recomputing from a fresh read when our view was stale (422/409). */
-  const patchServiceAccount = async (
+  /** Patches one ServiceAccount, recomputing from a fresh read after a conflict; a deleted one is done. */
+  const patchServiceAccount = (
     namespace: string,
     sa: V1ServiceAccount,
     opsFor: (sa: V1ServiceAccount) => Operation[],
   ) => {
-    let current = sa;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const ops = opsFor(current);
-      if (ops.length === 0) return;
-      try {
-        await withRetry(() => deps.serviceAccounts.patch(namespace, current.metadata!.name!, ops), {
-          ...TRANSIENT,
-          retryable: (e) => isRetryable(apiFailure(e)),
-        });
-        return;
-      } catch (error) {
-        const code = apiFailure(error).code;
-        if (code !== 422 && code !== 409) throw error;
-        current = await deps.serviceAccounts.read(namespace, current.metadata!.name!);
-      }
-    }
+    const name = sa.metadata!.name!;
+    return withRetry(
+      async (attempt) => {
+        const current = attempt === 0 ? sa : await deps.serviceAccounts.read(namespace, name);
+        const ops = opsFor(current);
+        if (ops.length > 0) await deps.serviceAccounts.patch(namespace, name, ops);
+      },
+      { ...TRANSIENT, verdict: patchVerdict, immediate: RECOMPUTE },
+    ).catch((error: unknown) => {
+      if (!isNotFound(apiFailure(error))) throw error;
+    });
   };
 
   const forEachServiceAccount = async (namespace: string, opsFor: (sa: V1ServiceAccount) => Operation[]) => {
     const list = await withRetry(() => deps.serviceAccounts.list(namespace), {
       ...TRANSIENT,
-      retryable: (e) => isRetryable(apiFailure(e)),
+      verdict: transientVerdict,
     });
     for (const sa of list) await patchServiceAccount(namespace, sa, opsFor);
   };
 
   const enable = async (namespace: string) => {
-    await forEachServiceAccount(namespace, (sa) => addReferenceOps(sa, secretName));
+    if (deps.policy.patchServiceAccounts) {
+      await forEachServiceAccount(namespace, (sa) => addReferenceOps(sa, secretName));
+    }
     if (deps.defaultHosts.length > 0) {
       const outcome = await deps.ensurer.refresh(namespace, deps.defaultHosts);
       if (outcome.status === "failed") throw new Error(outcome.message);
     }
-    deps.logger.info({ namespace }, "namespace enabled: ServiceAccounts referenced");
+    deps.logger.info({ namespace, serviceAccounts: deps.policy.patchServiceAccounts }, "namespace enabled");
   };
 
   const disable = async (namespace: string) => {
@@ -109,7 +114,8 @@ export function createNamespaceReconciler(deps: ReconcilerDeps): NamespaceReconc
     if (deps.keepOnDisable) return;
     const secret = await deps.secrets.read(namespace, secretName);
     // References first, the Secret last: an interrupted clean-up leaves the Secret as the marker
-    // that tells the next leader there is still work here. A Secret we do not manage stays.
+    // that tells the next leader there is still work here. A Secret we do not manage stays. Marked
+    // references go whatever --patch-service-accounts says now: an earlier setting may have added them.
     await forEachServiceAccount(namespace, (sa) => removeReferenceOps(sa, secretName));
     const ours = secret !== undefined && isManaged(secret);
     if (ours) await deps.secrets.delete(namespace, secretName);
@@ -147,10 +153,6 @@ export function createNamespaceReconciler(deps: ReconcilerDeps): NamespaceReconc
     else if (!ns.terminating) void enqueue(ns.name, () => disable(ns.name));
   });
 
-  const settle = async () => {
-    while (queues.size > 0) await Promise.all(queues.values());
-  };
-
   return {
     async start() {
       active = true;
@@ -158,8 +160,8 @@ export function createNamespaceReconciler(deps: ReconcilerDeps): NamespaceReconc
     },
     async stop() {
       active = false;
-      await settle();
+      await queue.idle();
     },
-    settle,
+    settle: () => queue.idle(),
   };
 }

@@ -1,12 +1,13 @@
-import type { EventRecorder } from "../admission/ensurer.js";
+import type { EventRecorder } from "../kube/events.js";
 import type { TokenSource } from "../ecr/token-source.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { SecretEnsurer } from "../secrets/ensurer.js";
-import { mapLimit } from "./pool.js";
+import type { SecretEnsurer } from "../secrets/secret-ensurer.js";
+import { TOKEN_LIFETIME_MS, type TokenTimes } from "../ecr/token-freshness.js";
+import { mapLimit } from "../util/map-limit.js";
 
-/** ECR tokens are valid for 12 hours from issue; the age of an entry is derived from its expiry. */
-const TOKEN_LIFETIME_MS = 12 * 3_600_000;
+/** When a token was obtained; entries written before issue times were recorded: from their expiry. */
+const issuedAt = (t: TokenTimes) => t.issuedAt?.getTime() ?? t.expiresAt.getTime() - TOKEN_LIFETIME_MS;
 
 export interface RotationDeps {
   readonly listEnabledNamespaces: () => Promise<string[]>;
@@ -48,12 +49,12 @@ export async function runRotationCycle(deps: RotationDeps): Promise<CycleSummary
   }));
   const failed: { namespace: string; message: string }[] = [];
   const counts = { refreshed: 0, fresh: 0, absent: 0 };
-  let earliest = Infinity;
+  let oldest = Infinity;
   for (const { namespace, outcome } of outcomes) {
     deps.metrics.rotationRefreshes.inc({ result: outcome.status });
     if (outcome.status === "failed") {
       failed.push({ namespace, message: outcome.message });
-      deps.events?.namespaceEvent(namespace, {
+      deps.events?.pullSecretEvent(namespace, {
         type: "Warning",
         reason: "PullSecretRefreshFailed",
         message: outcome.message,
@@ -61,12 +62,10 @@ export async function runRotationCycle(deps: RotationDeps): Promise<CycleSummary
       continue;
     }
     counts[outcome.status] += 1;
-    earliest = Math.min(earliest, deps.ensurer.earliestExpiry(namespace)?.getTime() ?? Infinity);
+    for (const times of outcome.expiries.values()) oldest = Math.min(oldest, issuedAt(times));
   }
   const finished = now();
-  const oldestTokenAgeSeconds = Number.isFinite(earliest)
-    ? Math.max(0, (finished - (earliest - TOKEN_LIFETIME_MS)) / 1000)
-    : undefined;
+  const oldestTokenAgeSeconds = Number.isFinite(oldest) ? Math.max(0, (finished - oldest) / 1000) : undefined;
   if (oldestTokenAgeSeconds !== undefined) deps.metrics.oldestTokenAge.set(oldestTokenAgeSeconds);
   if (failed.length === 0) deps.metrics.lastRotationSuccess.set(finished / 1000);
   return {

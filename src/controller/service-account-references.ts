@@ -1,7 +1,7 @@
 import type { V1ServiceAccount } from "@kubernetes/client-node";
 import type { Operation } from "fast-json-patch";
-import { ANNOTATION_ADDED_REFERENCE } from "../admission/annotations.js";
-import { serviceAccountPatch } from "../admission/patch.js";
+import { ANNOTATION_ADDED_REFERENCE } from "../policy/keys.js";
+import { serviceAccountPatch } from "../policy/pull-secret-reference.js";
 
 const escapePointer = (key: string) => key.replace(/~/g, "~0").replace(/\//g, "~1");
 

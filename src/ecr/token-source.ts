@@ -3,13 +3,16 @@ import type { AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import type { AccountRole } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { assumedRoleCredentials } from "./credentials.js";
-import { withRetry, sleep, type Backoff } from "./retry.js";
+import { assumedRoleCredentials } from "./assumed-role.js";
+import { retryWhile, sleep, withRetry, type Backoff } from "../util/backoff.js";
+import { isDue } from "./token-freshness.js";
 
 /** A registry login. `password` is a secret: it is written to Secrets and never logged. */
 export interface EcrToken {
   readonly password: string;
   readonly expiresAt: Date;
+  /** When this process obtained it, by its own clock. */
+  readonly issuedAt: Date;
 }
 
 /** A token could not be had even after retries; the message names region, identity and cause. */
@@ -18,7 +21,10 @@ export class TokenError extends Error {
 }
 
 export interface TokenSource {
-  /** A token valid for `account`'s registries in `region` with at least the minimum TTL left. */
+  /**
+   * A token for `account`'s registries in `region`: the cached one until it is due for replacement
+   * (see token-freshness), else a new one, which is used whatever validity it has.
+   */
   get(account: string, region: string): Promise<EcrToken>;
   /** GetAuthorizationToken calls made so far (for the rotation summary). */
   readonly calls: () => number;
@@ -34,6 +40,8 @@ export interface TokenSourceOptions {
   readonly backoff?: Backoff;
   /** Never call ECR for one key more often than this, whatever happens: ECR allows ~20/s. */
   readonly minCallIntervalMs?: number;
+  /** How the interval is waited out; tests pass one that advances their clock instead. */
+  readonly sleep?: (ms: number) => Promise<void>;
   /**
    * After a key's retries are exhausted, callers fail fast for this long instead of starting new
    * retry chains: during an ECR outage, 10,000 namespaces must not mean 10,000 chains.
@@ -74,7 +82,7 @@ function resultLabel(error: unknown): string {
 }
 
 /**
- * One ECR token per (credentials identity, region), reused until less than the minimum TTL remains.
+ * One ECR token per (credentials identity, region), reused until it is due for replacement.
  * An ECR token opens every registry its identity may pull from in that region, so accounts without a
  * role mapping share the default identity's token. Concurrent needs for one key share one call.
  */
@@ -113,7 +121,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
 
   const fetchToken = async (key: string, client: ECRClient): Promise<EcrToken> => {
     const gap = (lastCallAt.get(key) ?? 0) + (options.minCallIntervalMs ?? 250) - now();
-    if (gap > 0) await sleep(gap);
+    if (gap > 0) await (options.sleep ?? sleep)(gap);
     lastCallAt.set(key, now());
     calls += 1;
     try {
@@ -126,7 +134,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       if (!password || !data?.expiresAt)
         throw new Error("ECR GetAuthorizationToken returned no usable token");
       options.metrics.tokenFetches.inc({ result: "success" });
-      return { password, expiresAt: data.expiresAt };
+      return { password, expiresAt: data.expiresAt, issuedAt: new Date(now()) };
     } catch (error) {
       options.metrics.tokenFetches.inc({ result: resultLabel(error) });
       throw error;
@@ -140,7 +148,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       const identity = role ? role.roleArn : "default";
       const key = `${identity}|${region}`;
       const cached = tokens.get(key);
-      if (cached && cached.expiresAt.getTime() - now() >= options.minTokenTtlMs) return cached;
+      if (cached && !isDue(cached, now(), options.minTokenTtlMs)) return cached;
       const held = heldFailures.get(key);
       if (held && held.until > now()) throw held.error;
       let inFlight = pending.get(key);
@@ -148,7 +156,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
         const client = clientFor(identity, region, role);
         inFlight = withRetry(() => fetchToken(key, client), {
           ...(options.backoff ?? DEFAULT_BACKOFF),
-          retryable: isRetryable,
+          verdict: retryWhile(isRetryable),
         })
           .then((token) => {
             tokens.set(key, token);

@@ -56,3 +56,6 @@ export const isNamespaceTerminating = (f: ApiFailure) =>
   f.code === 403 && f.causes.includes("NamespaceTerminating");
 /** Worth another try: throttled, server-side trouble, or the request never got an answer. */
 export const isRetryable = (f: ApiFailure) => f.code === undefined || f.code === 429 || f.code >= 500;
+
+/** A small closed set for metric labels: the HTTP code, or "network" when none came back. */
+export const failureLabel = (f: ApiFailure): string => (f.code === undefined ? "network" : String(f.code));

@@ -1,5 +1,5 @@
 import type { V1ObjectMeta, V1Secret } from "@kubernetes/client-node";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../admission/annotations.js";
+import { LABEL_MANAGED_BY, MANAGED_BY } from "../policy/keys.js";
 
 /**
  * Metadata of a Secret ecr-webhook writes: that of `existing` kept (resourceVersion makes the replace

@@ -1,8 +1,10 @@
 import { CoreV1Api, makeInformer, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
-import { LIST_TIMEOUT_MS, withTimeout } from "./request-options.js";
-import type { NamespaceMeta, NamespaceSource } from "../admission/namespace-meta.js";
+import type { AdmissionPolicy } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
+import { namespaceEnabled, type NamespaceMeta, type NamespaceSource } from "../policy/namespace.js";
 import { apiFailure, isNotFound } from "./api-errors.js";
+import { keepInformerRunning } from "./informer.js";
+import { LIST_TIMEOUT_MS, withTimeout } from "./request-options.js";
 
 export function toNamespaceMeta(ns: V1Namespace): NamespaceMeta {
   return {
@@ -34,79 +36,70 @@ export interface NamespaceCache extends NamespaceSource {
   stop(): Promise<void>;
 }
 
+/** After a live read confirmed a namespace is not enabled, the cache is trusted this long. */
+const CONFIRMED_MS = 30_000;
+
 /**
  * A watch-backed view of every Namespace's labels and annotations, so admission never does a GET per
- * review. The informer relists after a 410 Gone on its own; after any other watch failure it is
- * restarted here with backoff. A miss (a namespace newer than the last watch event) falls back to
- * one GET.
+ * review. Two cases fall back to one GET: a namespace newer than the last watch event (a miss), and
+ * one the cache holds as not enabled. The API server only calls the webhook for namespaces its
+ * selector matched, so "not enabled" usually means the label arrived a moment ago and its watch event
+ * has not (`kubectl label ns x …` right before `kubectl apply`).
  */
 export function createNamespaceCache(
   kc: KubeConfig,
   logger: Logger,
-  options: { retryBaseMs?: number } = {},
+  options: { retryBaseMs?: number; policy?: AdmissionPolicy } = {},
 ): NamespaceCache {
   const api = kc.makeApiClient(CoreV1Api);
   const informer = makeInformer<V1Namespace>(kc, "/api/v1/namespaces", () =>
     api.listNamespace({}, withTimeout(LIST_TIMEOUT_MS)),
   );
+  const kept = keepInformerRunning(informer, { what: "namespace", logger, retryBaseMs: options.retryBaseMs });
   const listeners: ((ns: NamespaceMeta, deleted: boolean) => void)[] = [];
-  let synced = false;
-  let stopped = false;
-  let failures = 0; // consecutive, for backoff
-  let errorCount = 0; // ever, to tell whether a start succeeded
-  let restartTimer: NodeJS.Timeout | undefined;
-  const retryBaseMs = options.retryBaseMs ?? 500;
+  const confirmed = new Map<string, { resourceVersion?: string; at: number }>();
 
   const notify = (obj: V1Namespace, deleted: boolean) => {
-    failures = 0;
     const meta = toNamespaceMeta(obj);
     for (const listener of listeners) listener(meta, deleted);
   };
   informer.on("add", (obj) => notify(obj, false));
   informer.on("update", (obj) => notify(obj, false));
   informer.on("delete", (obj) => notify(obj, true));
-  informer.on("error", (error: unknown) => {
-    if (stopped) return;
-    failures += 1;
-    errorCount += 1;
-    const delay = Math.min(30_000, retryBaseMs * 2 ** Math.min(failures - 1, 6));
-    logger.warn({ err: apiFailure(error).message, retryInMs: delay }, "namespace watch failed; restarting");
-    restartTimer = setTimeout(() => void run(), delay);
-    restartTimer.unref();
-  });
 
-  // The informer reports a failed list through "error", not by rejecting: synced only if none came.
-  const run = async () => {
-    const before = errorCount;
-    try {
-      await informer.start();
-    } catch (error) {
-      logger.warn({ err: apiFailure(error).message }, "namespace watch start failed");
-      return;
-    }
-    if (errorCount === before) synced = true;
+  const live = (name: string) =>
+    api.readNamespace({ name }, withTimeout()).then(
+      (ns) => {
+        confirmed.set(name, { resourceVersion: ns.metadata?.resourceVersion, at: Date.now() });
+        return toNamespaceMeta(ns);
+      },
+      (error: unknown) => {
+        if (isNotFound(apiFailure(error))) return undefined;
+        throw error;
+      },
+    );
+
+  const confirmedRecently = (ns: V1Namespace) => {
+    const check = confirmed.get(ns.metadata?.name ?? "");
+    return (
+      check !== undefined &&
+      check.resourceVersion === ns.metadata?.resourceVersion &&
+      Date.now() - check.at < CONFIRMED_MS
+    );
   };
 
   return {
-    synced: () => synced,
+    synced: kept.synced,
     list: () => informer.list().map(toNamespaceMeta),
     onChange: (listener) => void listeners.push(listener),
     get(name) {
       const cached = informer.get(name);
-      if (cached) return metaOf(cached);
-      return api.readNamespace({ name }, withTimeout()).then(toNamespaceMeta, (error: unknown) => {
-        if (isNotFound(apiFailure(error))) return undefined;
-        throw error;
-      });
+      if (!cached) return live(name);
+      const meta = metaOf(cached);
+      if (!options.policy || namespaceEnabled(meta, options.policy) || confirmedRecently(cached)) return meta;
+      return live(name);
     },
-    async start() {
-      stopped = false;
-      await run();
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(restartTimer);
-      await informer.stop();
-    },
+    start: kept.start,
+    stop: kept.stop,
   };
 }

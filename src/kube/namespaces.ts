@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { LIST_TIMEOUT_MS, withTimeout } from "./request-options.js";
-import { namespaceEnabled } from "../admission/decide.js";
+import { namespaceEnabled } from "../policy/namespace.js";
 import type { AdmissionPolicy } from "../config/config.js";
 import { toNamespaceMeta } from "./namespace-cache.js";
 

@@ -74,6 +74,18 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       help: "Unix time of the last rotation cycle that completed without failures.",
       registers,
     }),
+    leaseWriteFailures: new Counter({
+      name: "ecr_webhook_lease_write_failures_total",
+      help: "Leader Lease reads and writes the API server refused or never answered, by HTTP code (network: no answer).",
+      labelNames: ["code"] as const,
+      registers,
+    }),
+    eventWriteFailures: new Counter({
+      name: "ecr_webhook_event_write_failures_total",
+      help: "Events the API server refused or never answered, by HTTP code (network: no answer).",
+      labelNames: ["code"] as const,
+      registers,
+    }),
     isLeader: new Gauge({
       name: "ecr_webhook_leader",
       help: "1 while this replica holds the leader Lease and runs rotation.",

@@ -1,13 +1,14 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { EventRecorder } from "../admission/ensurer.js";
+import type { EventRecorder } from "../kube/events.js";
 import type { Config } from "../config/config.js";
 import { createTokenSource, type TokenSource } from "../ecr/token-source.js";
 import { kubeEventRecorder } from "../kube/events.js";
 import { kubeSecretStore } from "../kube/secret-store.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { Backoff } from "../ecr/retry.js";
-import { createSecretEnsurer, type SecretEnsurer } from "./ensurer.js";
+import type { Backoff } from "../util/backoff.js";
+import type { SecretMetadataView } from "../kube/pull-secret-watch.js";
+import { createSecretEnsurer, type SecretEnsurer } from "./secret-ensurer.js";
 
 export interface Credentials {
   readonly tokens: TokenSource;
@@ -26,9 +27,16 @@ export interface Tuning {
 export function createCredentials(
   config: Config,
   kubeConfig: KubeConfig,
-  context: { logger: Logger; metrics: Metrics; now?: () => number; tuning?: Tuning },
+  context: {
+    logger: Logger;
+    metrics: Metrics;
+    now?: () => number;
+    tuning?: Tuning;
+    /** The watch of every pull Secret (serve); one-shot commands go without. */
+    view?: SecretMetadataView;
+  },
 ): Credentials {
-  const { logger, metrics, now, tuning } = context;
+  const { logger, metrics, now, tuning, view } = context;
   const tokens = createTokenSource({
     minTokenTtlMs: config.minTokenTtlMs,
     callTimeoutMs: tuning?.callTimeoutMs ?? config.awsCallTimeoutMs,
@@ -39,7 +47,7 @@ export function createCredentials(
     backoff: tuning?.backoff,
     minCallIntervalMs: tuning?.minCallIntervalMs,
   });
-  const events = kubeEventRecorder(kubeConfig, logger, now);
+  const events = kubeEventRecorder(kubeConfig, { secretName: config.secretName, logger, metrics, now });
   const ensurer = createSecretEnsurer({
     store: kubeSecretStore(kubeConfig),
     tokens,
@@ -48,6 +56,7 @@ export function createCredentials(
     logger,
     metrics,
     events,
+    view,
     now,
     backoff: tuning?.backoff,
   });

@@ -1,34 +1,42 @@
-import type { V1Secret } from "@kubernetes/client-node";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../admission/annotations.js";
+import type { V1ObjectMeta, V1Secret } from "@kubernetes/client-node";
+import { isDue, type TokenTimes } from "../ecr/token-freshness.js";
+import { LABEL_MANAGED_BY, MANAGED_BY } from "../policy/keys.js";
 import { managedSecretMetadata } from "../kube/managed-secret-metadata.js";
 
 /** Annotation holding `{ "<registry host>": "<ISO expiry>" }` for every entry of the Secret. */
 export const ANNOTATION_EXPIRIES = "ecr-webhook.io/expiries";
+/**
+ * Annotation holding `{ "<registry host>": "<ISO time the token was obtained>" }`: with the expiry it
+ * gives each token's own lifetime (see token-freshness). Secrets written before it existed lack it.
+ */
+export const ANNOTATION_ISSUED = "ecr-webhook.io/issued";
 export const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const DOCKER_CONFIG_TYPE = "kubernetes.io/dockerconfigjson";
 
-export interface RegistryEntry {
+export interface RegistryEntry extends TokenTimes {
   readonly password: string;
-  readonly expiresAt: Date;
 }
 
 /** The Secret's content as plain data: registry host → login. */
 export type Entries = ReadonlyMap<string, RegistryEntry>;
 
-export function isManaged(secret: V1Secret): boolean {
+/** What the annotations tell of each entry, without reading (or holding) any password. */
+export type Expiries = ReadonlyMap<string, TokenTimes>;
+
+export function isManaged(secret: Pick<V1Secret, "metadata">): boolean {
   return secret.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
 }
 
-/** Hosts whose entries are missing or have less than `minTtlMs` left at `now`. */
+/** Hosts whose entries are missing or due for replacement at `now`. */
 export function staleHosts(
-  entries: Entries,
+  entries: Expiries,
   hosts: readonly string[],
   now: number,
   minTtlMs: number,
 ): string[] {
   return hosts.filter((host) => {
     const entry = entries.get(host);
-    return !entry || entry.expiresAt.getTime() - now < minTtlMs;
+    return !entry || isDue(entry, now, minTtlMs);
   });
 }
 
@@ -36,10 +44,6 @@ interface DockerConfig {
   auths?: Record<string, { username?: string; password?: string; auth?: string }>;
 }
 
-/**
- * Reads the entries of a managed Secret. An entry with no recorded expiry counts as expired, so
- * anything the webhook cannot vouch for is refreshed rather than trusted.
- */
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -53,6 +57,26 @@ const asObject = (value: unknown): Record<string, unknown> =>
     ? (value as Record<string, unknown>)
     : {};
 
+const dateOr = (value: unknown, fallback: Date | undefined): Date | undefined => {
+  const date = typeof value === "string" ? new Date(value) : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date : fallback;
+};
+
+/**
+ * Each entry's times, from the annotations alone. An entry with no readable expiry counts as expired,
+ * so anything the webhook cannot vouch for is refreshed rather than trusted.
+ */
+export function readExpiries(metadata: V1ObjectMeta | undefined): Map<string, TokenTimes> {
+  const expiries = asObject(parseJson(metadata?.annotations?.[ANNOTATION_EXPIRIES] ?? "{}"));
+  const issued = asObject(parseJson(metadata?.annotations?.[ANNOTATION_ISSUED] ?? "{}"));
+  const times = new Map<string, TokenTimes>();
+  for (const host of Object.keys(expiries)) {
+    const issuedAt = dateOr(issued[host], undefined);
+    times.set(host, { expiresAt: dateOr(expiries[host], new Date(0))!, ...(issuedAt ? { issuedAt } : {}) });
+  }
+  return times;
+}
+
 export function readEntries(secret: V1Secret): Map<string, RegistryEntry> {
   const entries = new Map<string, RegistryEntry>();
   const raw = secret.data?.[DOCKER_CONFIG_KEY];
@@ -60,16 +84,11 @@ export function readEntries(secret: V1Secret): Map<string, RegistryEntry> {
   // Anything unreadable (bad base64 or JSON, `null`, an array) counts as no entries: the Secret is
   // ours, so the next write replaces it with a good one instead of failing every review.
   const config = asObject(parseJson(Buffer.from(raw, "base64").toString("utf8")));
-  const expiries = asObject(parseJson(secret.metadata?.annotations?.[ANNOTATION_EXPIRIES] ?? "{}"));
+  const times = readExpiries(secret.metadata);
   for (const [host, login] of Object.entries(asObject(config.auths))) {
-    const expiry = expiries[host];
-    const expiresAt = new Date(typeof expiry === "string" ? expiry : 0);
     const password = asObject(login).password;
     if (typeof password === "string") {
-      entries.set(host, {
-        password,
-        expiresAt: Number.isNaN(expiresAt.getTime()) ? new Date(0) : expiresAt,
-      });
+      entries.set(host, { password, ...(times.get(host) ?? { expiresAt: new Date(0) }) });
     }
   }
   return entries;
@@ -87,6 +106,7 @@ export function buildSecret(
 ): V1Secret {
   const auths: NonNullable<DockerConfig["auths"]> = {};
   const expiries: Record<string, string> = {};
+  const issued: Record<string, string> = {};
   for (const [host, entry] of [...entries].sort(([a], [b]) => a.localeCompare(b))) {
     auths[host] = {
       username: "AWS",
@@ -94,6 +114,7 @@ export function buildSecret(
       auth: Buffer.from(`AWS:${entry.password}`).toString("base64"),
     };
     expiries[host] = entry.expiresAt.toISOString();
+    if (entry.issuedAt) issued[host] = entry.issuedAt.toISOString();
   }
   return {
     apiVersion: "v1",
@@ -101,6 +122,7 @@ export function buildSecret(
     type: DOCKER_CONFIG_TYPE,
     metadata: managedSecretMetadata(namespace, name, existing, {
       [ANNOTATION_EXPIRIES]: JSON.stringify(expiries),
+      [ANNOTATION_ISSUED]: JSON.stringify(issued),
     }),
     data: { [DOCKER_CONFIG_KEY]: Buffer.from(JSON.stringify({ auths })).toString("base64") },
   };

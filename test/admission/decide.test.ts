@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decide, type Decision } from "../../src/admission/decide.js";
-import type { NamespaceMeta } from "../../src/admission/namespace-meta.js";
+import type { NamespaceMeta } from "../../src/policy/namespace.js";
 import { decodeReview, type AdmissionRequest } from "../../src/admission/review.js";
 import { enabledNamespace, loadReview, testConfig } from "../support/fixtures.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { CredentialEnsurer, EnsureResult } from "../../src/admission/ensurer.js";
+import type { CredentialEnsurer, EnsureResult } from "../../src/secrets/credential-ensurer.js";
 import { createReviewHandler } from "../../src/admission/handler.js";
-import { inMemoryNamespaces } from "../../src/admission/namespace-meta.js";
+import { inMemoryNamespaces } from "../../src/policy/namespace.js";
 import { decodeReview } from "../../src/admission/review.js";
 import { silentLogger } from "../../src/log/logger.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
@@ -31,7 +31,7 @@ function setup(answer: () => Promise<EnsureResult>, deadlineMs = 100) {
     metrics,
     ensurer,
     events: {
-      namespaceEvent: (namespace, e) => events.push({ namespace, reason: e.reason, message: e.message }),
+      pullSecretEvent: (namespace, e) => events.push({ namespace, reason: e.reason, message: e.message }),
     },
     deadlineMs,
   });

@@ -1,5 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { decideCertificate, type ExistingPair, type IssueReason } from "../../src/certs/decide.js";
+import {
+  decideCertificate,
+  type ExistingPair,
+  type IssueReason,
+} from "../../src/certs/certificate-decision.js";
 import { serviceDnsNames } from "../../src/certs/names.js";
 import { issueServingBundle, type ServingBundle } from "../../src/tls/issue.js";
 

@@ -13,6 +13,7 @@ import { ENABLED } from "../support/harness.js";
 import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";
 import { managedSecret } from "../support/managed-secret.js";
 import { build, one } from "../manifests/load.js";
+import { microTime } from "../../src/kube/micro-time.js";
 
 const HOUR = 3_600_000;
 const EAST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
@@ -46,7 +47,21 @@ beforeEach(async () => {
   const soon = (hours: number) => new Date(Date.now() + hours * HOUR);
   kube.put("secrets", "team-a", managedSecret("team-a", { [EAST]: SEEDED_PASSWORDS[0]! }, soon(11)));
   kube.put("secrets", "team-b", managedSecret("team-b", { [WEST]: SEEDED_PASSWORDS[1]! }, soon(9)));
+  holdLease("replica-1", Date.now());
 });
+
+/** The leader Lease as a replica that renewed it at `renewedAt` left it. */
+function holdLease(holder: string, renewedAt: number): void {
+  kube.put("leases", "ecr-webhook", {
+    metadata: { name: "ecr-webhook-leader" },
+    spec: {
+      holderIdentity: holder,
+      leaseDurationSeconds: 15,
+      acquireTime: microTime(renewedAt - HOUR),
+      renewTime: microTime(renewedAt),
+    },
+  });
+}
 
 afterEach(async () => {
   if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
@@ -74,10 +89,13 @@ describe("ecr-webhook doctor", () => {
     const { code, lines } = await doctor();
     expect(lines).toEqual([
       expect.stringMatching(/^✓ API server http:\/\/127\.0\.0\.1:\d+ reachable \(Kubernetes v1\.30\.0\)$/),
-      "✓ RBAC: the current identity has all 14 permissions the webhook needs (from a workstation, add --as-service-account=ecr-webhook:ecr-webhook to check the webhook's own)",
+      "✓ RBAC: the current identity has all 16 permissions the webhook needs (from a workstation, add --as-service-account=ecr-webhook:ecr-webhook to check the webhook's own)",
       "✓ MutatingWebhookConfiguration ecr-webhook: 2 webhooks, each with a caBundle",
       expect.stringMatching(
         /^✓ serving certificate \(Secret ecr-webhook\/ecr-webhook-tls\) is trusted by every caBundle and names ecr-webhook\.ecr-webhook\.svc; valid until \S+ \(36\d days\)$/,
+      ),
+      expect.stringMatching(
+        /^✓ leader: replica-1 holds the Lease ecr-webhook\/ecr-webhook-leader, renewed [01]s ago \(lease duration 15s\)$/,
       ),
       "✓ 2 enabled namespaces: team-a, team-b",
       expect.stringMatching(/^✓ pull Secrets: 2 of 2 enabled namespaces have one; oldest token 3\.0h old$/),
@@ -116,10 +134,10 @@ describe("ecr-webhook doctor", () => {
     ]);
     expect(code).toBe(1);
     const reviews = kube.requests.filter((r) => r.resource === "selfsubjectaccessreviews");
-    expect(reviews).toHaveLength(14);
+    expect(reviews).toHaveLength(16);
     expect(reviews.every((r) => r.impersonateUser === sa)).toBe(true);
     // Only the access reviews are impersonated; everything else reads as the operator.
-    expect(kube.requests.filter((r) => r.impersonateUser).length).toBe(14);
+    expect(kube.requests.filter((r) => r.impersonateUser).length).toBe(16);
   });
 
   it("a webhook without caBundle: ✗ naming it, with certs as the fix", async () => {
@@ -180,6 +198,21 @@ describe("ecr-webhook doctor", () => {
     ]);
     expect(lines).toContain("✓ pull Secrets: 2 of 2 enabled namespaces have one; oldest token 10.0h old");
     expect(code).toBe(1);
+  });
+
+  it("nobody leading: ✗ naming the last holder and how long ago it renewed, with where to look", async () => {
+    holdLease("replica-1", Date.now() - 5 * 60_000);
+    const stale = await doctor();
+    expect(failed(stale.lines)).toEqual([
+      expect.stringMatching(
+        /^✗ leader Lease ecr-webhook\/ecr-webhook-leader is held by replica-1 but renewed 30\ds ago \(lease duration 15s\): the holder stopped renewing — fix: .*"cannot become leader"/,
+      ),
+    ]);
+    expect(stale.code).toBe(1);
+    kube.remove("leases", "ecr-webhook", "ecr-webhook-leader");
+    expect(failed((await doctor()).lines)).toEqual([
+      expect.stringMatching(/^✗ no leader Lease ecr-webhook\/ecr-webhook-leader: no replica has ever led/),
+    ]);
   });
 
   it("ECR failing: ✗ per region, naming the credentials to fix", async () => {

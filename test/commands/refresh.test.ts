@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runRefresh } from "../../src/commands/refresh.js";
-import { startRotationRig, type RotationRig } from "../support/rotation-rig.js";
+import { HOUR, startRotationRig, type RotationRig } from "../support/rotation-rig.js";
 
 const EAST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 let rig: RotationRig | undefined;
@@ -35,6 +35,20 @@ describe("ecr-webhook refresh", () => {
     expect(output).toMatch(
       /^✓ 2 enabled namespaces: 1 refreshed, 1 already fresh, 0 without a Secret yet, 0 failed \(1 ECR calls, \d+ ms, oldest token 1\.0h\)$/,
     );
+  });
+
+  it("tokens shorter than --min-token-ttl: one ECR call for every namespace, and the summary", async () => {
+    rig = await startRotationRig({ clockStart: Date.now(), tokenTtlMs: HOUR });
+    // More namespaces than --rotation-concurrency (16): the later ones find the token cached.
+    for (let i = 0; i < 40; i++) rig.seedSecret(`ns-${i}`, { [EAST]: "old" }, 1);
+    const { code, output } = await refresh();
+    expect(code).toBe(0);
+    expect(output).toMatch(/^✓ 40 enabled namespaces: 40 refreshed, .* 0 failed \(1 ECR calls, /);
+    const again = await refresh();
+    expect(again.output).toMatch(
+      /^✓ 40 enabled namespaces: 0 refreshed, 40 already fresh, .*\(0 ECR calls, /,
+    );
+    expect(rig.aws.count({ action: "GetAuthorizationToken" })).toBe(1);
   });
 
   it("exits non-zero with a line per failed namespace", async () => {

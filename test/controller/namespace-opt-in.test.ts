@@ -97,6 +97,17 @@ describe("namespace opt-in and opt-out", () => {
     expect(serviceAccounts(h, "team-x")).toEqual(enabled);
   });
 
+  it("--patch-service-accounts=false: opting in creates the Secret and leaves ServiceAccounts alone", async () => {
+    const h = await start(["--patch-service-accounts=false"]);
+    const original = serviceAccounts(h, "team-x");
+    label(h, true);
+    await expect
+      .poll(() => h.kube.get("secrets", "team-x", "ecr-pull-secret"), { timeout: 5_000 })
+      .toBeDefined();
+    expect(serviceAccounts(h, "team-x")).toEqual(original);
+    expect(h.kube.count({ resource: "serviceaccounts", verb: "patch" })).toBe(0);
+  });
+
   it("excluded namespaces are never touched, even when labelled", async () => {
     const h = await start(["--exclude-namespaces=team-x"]);
     const original = serviceAccounts(h, "team-x");
@@ -106,7 +117,9 @@ describe("namespace opt-in and opt-out", () => {
     expect(serviceAccounts(h, "team-x")).toEqual(original);
     expect(
       h.kube.count(
-        (r) => r.resource === "secrets" || (r.resource === "serviceaccounts" && r.verb === "patch"),
+        (r) =>
+          (r.resource === "secrets" && r.verb !== "list" && r.verb !== "watch") ||
+          (r.resource === "serviceaccounts" && r.verb === "patch"),
       ),
     ).toBe(0);
   });

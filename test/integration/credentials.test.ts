@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { decodePatch } from "../support/https-client.js";
 import { loadApiStatus } from "../support/fixtures.js";
+import type { RecordedRequest } from "../support/kube-api/index.js";
 import { managedSecret as writtenByReplica } from "../support/managed-secret.js";
 import { dockerConfigOf, ENABLED, leakedSecrets, startHarness, type Harness } from "../support/harness.js";
 
@@ -145,11 +146,32 @@ describe("fresh credentials on the admission path", () => {
     const event: any = h.kube
       .listObjects("events", "theirs")
       .find((e: any) => e.reason === "UnmanagedPullSecret");
-    expect(event).toMatchObject({ type: "Warning", involvedObject: { kind: "Namespace", name: "theirs" } });
+    // About the Secret, in its namespace: where the namespace's own users look.
+    expect(event).toMatchObject({
+      type: "Warning",
+      involvedObject: { kind: "Secret", namespace: "theirs", name: "ecr-pull-secret" },
+    });
     // A second pod is answered from memory: no read storm against someone else's Secret.
     const reads = h.kube.count({ resource: "secrets", verb: "get" });
     await h.reviewPod("theirs");
     expect(h.kube.count({ resource: "secrets", verb: "get" })).toBe(reads);
+  });
+
+  it("a Secret deleted behind its back is recreated by the next pod's review, before the answer", async () => {
+    h = await startHarness();
+    h.kube.addNamespace("gone", { labels: ENABLED });
+    await h.reviewPod("gone");
+    await h.reviewPod("gone"); // warm: answered from what the webhook knows
+    expect(secretWrites(h, "create")).toBe(1);
+    h.kube.remove("secrets", "gone", "ecr-pull-secret");
+    // The watch tells the webhook; the next review no longer trusts what it wrote.
+    await expect
+      .poll(async () => {
+        await h!.reviewPod("gone");
+        return h!.kube.get("secrets", "gone", "ecr-pull-secret") !== undefined;
+      })
+      .toBe(true);
+    expect(secretWrites(h, "create")).toBe(2);
   });
 
   it("dryRun makes no AWS call and writes nothing, but still returns the patch", async () => {
@@ -158,7 +180,10 @@ describe("fresh credentials on the admission path", () => {
     const res = await h.reviewPod("dry", (r) => (r.request.dryRun = true));
     expect(decodePatch(res)).toHaveLength(1);
     expect(h.aws.calls).toEqual([]);
-    expect(h.kube.count((r) => r.resource === "secrets" || r.resource === "events")).toBe(0);
+    const watching = (r: RecordedRequest) => r.verb === "list" || r.verb === "watch";
+    expect(h.kube.count((r) => (r.resource === "secrets" && !watching(r)) || r.resource === "events")).toBe(
+      0,
+    );
   });
 
   it("a hanging ECR: the review is answered by the deadline with the reference, the Secret follows", async () => {
@@ -218,12 +243,18 @@ describe("fresh credentials on the admission path", () => {
     expect(Object.keys(dockerConfigOf(h.kube.get("secrets", "sa", "ecr-pull-secret")).auths)).toEqual([EAST]);
   });
 
-  it("never lists or watches Secrets", async () => {
+  it("lists and watches only its own Secret, by name, and only its metadata", async () => {
     h = await startHarness();
     h.kube.addNamespace("rbac", { labels: ENABLED });
     await h.reviewPod("rbac");
-    expect(h.kube.count((r) => r.resource === "secrets" && (r.verb === "list" || r.verb === "watch"))).toBe(
-      0,
+    const watches = h.kube.requests.filter(
+      (r) => r.resource === "secrets" && (r.verb === "list" || r.verb === "watch"),
     );
+    expect(watches.map((r) => r.verb)).toEqual(expect.arrayContaining(["list", "watch"]));
+    for (const r of watches) {
+      expect(r.namespace).toBeUndefined();
+      expect(r.query.fieldSelector).toBe("metadata.name=ecr-pull-secret");
+      expect(r.accept).toMatch(/;as=PartialObjectMetadata(List)?;g=meta\.k8s\.io;v=v1/);
+    }
   });
 });

@@ -3,6 +3,8 @@ import { createNamespaceCache, type NamespaceCache } from "../../src/kube/namesp
 import { silentLogger } from "../../src/log/logger.js";
 import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";
 import { ENABLED } from "../support/harness.js";
+import { testConfig } from "../support/fixtures.js";
+import { namespaceEnabled } from "../../src/policy/namespace.js";
 
 let kube: KubeApiStandIn | undefined;
 let cache: NamespaceCache | undefined;
@@ -112,8 +114,33 @@ describe("watch-backed Namespace cache (against the Kubernetes stand-in)", () =>
     const { kube, cache } = await start();
     await cache.stop(); // no more watch events: the next namespace is unknown to the cache
     kube.addNamespace("brand-new", { labels: ENABLED });
-    expect((await cache.get("brand-new"))?.labels).toEqual(ENABLED);
+    expect((await cache.get("brand-new"))?.labels).toMatchObject(ENABLED);
     expect(await cache.get("nowhere")).toBeUndefined();
     expect(namespaceGets(kube)).toBe(2);
+  });
+
+  it("confirms with one GET a namespace it holds as not enabled (its label may be newer than the watch)", async () => {
+    const { kube } = await start();
+    await cache!.stop();
+    const policy = testConfig();
+    cache = createNamespaceCache(kube.kubeConfig(), silentLogger(), { retryBaseMs: 20, policy });
+    await cache.start();
+    await cache.stop(); // the watch falls behind: labels set from now on reach it only through a GET
+    kube.updateNamespace(
+      "team-b",
+      (ns: any) => void (ns.metadata.labels = { ...ns.metadata.labels, ...ENABLED }),
+    );
+    expect((await cache.get("team-b"))?.labels).toMatchObject(ENABLED);
+    expect(namespaceGets(kube)).toBe(1);
+    // Enabled in the cache: no GET. Really not enabled, confirmed by a GET: not asked again at once.
+    await cache.get("team-a");
+    kube.addNamespace("team-c");
+    const before = namespaceGets(kube);
+    await cache.start();
+    await cache.get("team-c");
+    const confirmed = namespaceGets(kube);
+    expect(confirmed).toBe(before + 1);
+    for (let i = 0; i < 5; i++) expect(namespaceEnabled((await cache.get("team-c"))!, policy)).toBe(false);
+    expect(namespaceGets(kube)).toBe(confirmed);
   });
 });

@@ -10,7 +10,7 @@ import {
   ANNOTATION_ALLOWED_REGIONS,
   ANNOTATION_INJECT,
   ANNOTATION_REGION,
-} from "../../src/admission/annotations.js";
+} from "../../src/policy/keys.js";
 
 /** Fixed seeds: every run of the suite tries the same cases. */
 export const SEED = 20261123;

@@ -8,8 +8,8 @@
 import fc from "fast-check";
 import fastJsonPatch, { type Operation } from "fast-json-patch";
 import { describe, expect, it } from "vitest";
-import { ANNOTATION_ADDED_REFERENCE } from "../../src/admission/annotations.js";
-import { ANNOTATION_ALLOWED_ACCOUNTS, ANNOTATION_ALLOWED_REGIONS } from "../../src/admission/annotations.js";
+import { ANNOTATION_ADDED_REFERENCE } from "../../src/policy/keys.js";
+import { ANNOTATION_ALLOWED_ACCOUNTS, ANNOTATION_ALLOWED_REGIONS } from "../../src/policy/keys.js";
 import { decide, type Decision, type Target } from "../../src/admission/decide.js";
 import { decodeReview } from "../../src/admission/review.js";
 import type { Config } from "../../src/config/config.js";

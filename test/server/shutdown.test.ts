@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EnsureResult } from "../../src/admission/ensurer.js";
+import type { EnsureResult } from "../../src/secrets/credential-ensurer.js";
 import { httpsRequest } from "../support/https-client.js";
 import { loadReviewText } from "../support/fixtures.js";
 import { startTestWebhook } from "../support/webhook.js";

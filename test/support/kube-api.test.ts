@@ -12,7 +12,8 @@ import {
   type V1Secret,
 } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { startKubeApi, type KubeApiStandIn } from "./kube-api/index.js";
+import { microTime } from "../../src/kube/micro-time.js";
+import { startKubeApi, type KubeApiStandIn, type KubeObject } from "./kube-api/index.js";
 
 const fixture = (file: string): unknown =>
   JSON.parse(readFileSync(new URL(`../fixtures/apiserver/${file}`, import.meta.url), "utf8"));
@@ -480,8 +481,8 @@ describe("events and leases", () => {
     await core.createNamespacedEvent({
       namespace: "team-a",
       body: {
-        metadata: { generateName: "ecr-pull." },
-        involvedObject: { kind: "Namespace", name: "team-a" },
+        metadata: { generateName: "ecr-pull-secret." },
+        involvedObject: { kind: "Secret", namespace: "team-a", name: "ecr-pull-secret" },
         reason: "Created",
       },
     });
@@ -500,6 +501,52 @@ describe("events and leases", () => {
     expect(api.count({ verb: "create", resource: "events" })).toBe(2);
   });
 
+  it("refuses an Event outside the namespace of what it is about, as the real server does", async () => {
+    api.addNamespace("fixtures-x");
+    const aboutNamespace = {
+      metadata: { name: "fixtures-x.ecr-webhook.9wwfs" },
+      involvedObject: { apiVersion: "v1", kind: "Namespace", name: "fixtures-x" },
+      reason: "UnmanagedPullSecret",
+    };
+    const refused = await failureOf(
+      core.createNamespacedEvent({ namespace: "fixtures-x", body: aboutNamespace }),
+    );
+    expect(refused.code).toBe(422);
+    expectFixture(refused.raw, "422-event-namespace-mismatch.json");
+    // A cluster-scoped object's Events belong in "default".
+    api.addNamespace("default");
+    await core.createNamespacedEvent({
+      namespace: "default",
+      body: { ...aboutNamespace, metadata: { name: "ok" } },
+    });
+    expect(api.listObjects("events", "default")).toHaveLength(1);
+  });
+
+  it("takes Lease times as MicroTime only: three fractional digits are a 400, six are stored as sent", async () => {
+    const leases = api.kubeConfig().makeApiClient(CoordinationV1Api);
+    api.addNamespace("fixtures-x");
+    const recorded = fixture("201-lease-created.json") as { spec: Record<string, unknown> };
+    const millis = "2026-11-29T06:28:10.793Z";
+    // What a JavaScript Date serialises to: rejected.
+    const refused = await failureOf(
+      leases.createNamespacedLease({
+        namespace: "fixtures-x",
+        body: {
+          metadata: { name: "l1" },
+          spec: { ...recorded.spec, acquireTime: new Date(millis), renewTime: new Date(millis) },
+        },
+      }),
+    );
+    expect(refused.code).toBe(400);
+    expectFixture(refused.raw, "400-lease-microtime-rejected.json");
+    const created = await leases.createNamespacedLease({
+      namespace: "fixtures-x",
+      body: { metadata: { name: "l1" }, spec: recorded.spec },
+    });
+    expect(api.get("leases", "fixtures-x", "l1")?.spec).toEqual(recorded.spec);
+    expect(String(created.spec?.renewTime)).toBe("2026-11-29T06:28:10.793000Z");
+  });
+
   it("creates, reads, renews and deletes a lease", async () => {
     const leases = api.kubeConfig().makeApiClient(CoordinationV1Api);
     api.addNamespace("ecr-webhook");
@@ -507,16 +554,13 @@ describe("events and leases", () => {
       namespace: "ecr-webhook",
       body: {
         metadata: { name: "leader" },
-        spec: { holderIdentity: "pod-a", leaseDurationSeconds: 15, renewTime: new Date() },
+        spec: { holderIdentity: "pod-a", leaseDurationSeconds: 15, renewTime: microTime(Date.now()) },
       },
-    });
-    expect(api.get("leases", "ecr-webhook", "leader")?.spec).toMatchObject({
-      renewTime: expect.stringMatching(/\.\d{6}Z$/),
     });
     const renewed = await leases.replaceNamespacedLease({
       name: "leader",
       namespace: "ecr-webhook",
-      body: { ...created, spec: { ...created.spec, renewTime: new Date() } },
+      body: { ...created, spec: { ...created.spec, renewTime: microTime(Date.now()) } },
     });
     const lost = await failureOf(
       leases.replaceNamespacedLease({
@@ -533,6 +577,41 @@ describe("events and leases", () => {
     await leases.deleteNamespacedLease({ name: "leader", namespace: "ecr-webhook" });
     const gone = await failureOf(leases.readNamespacedLease({ name: "leader", namespace: "ecr-webhook" }));
     expect(gone.status.message).toBe('leases.coordination.k8s.io "leader" not found');
+  });
+});
+
+describe("as the real server and the shipped RBAC", () => {
+  it("labels every namespace with its own name", async () => {
+    await core.createNamespace({
+      body: { metadata: { name: "named", labels: { "kubernetes.io/metadata.name": "x" } } },
+    });
+    expect((await core.readNamespace({ name: "named" })).metadata?.labels).toEqual({
+      "kubernetes.io/metadata.name": "named",
+    });
+    api.addNamespace("seeded");
+    expect(api.get("namespaces", undefined, "seeded")?.metadata?.labels).toEqual({
+      "kubernetes.io/metadata.name": "seeded",
+    });
+  });
+
+  it("lists and watches Secrets only by the granted name, as metadata when asked", async () => {
+    api.put("secrets", "team-a", pullSecret("ecr-pull-secret") as KubeObject);
+    api.put("secrets", "team-a", pullSecret("other") as KubeObject);
+    const denied = await failureOf(core.listSecretForAllNamespaces({}));
+    expect(denied.code).toBe(403);
+    expect(denied.status.message).toMatch(/cannot list resource "secrets"/);
+    expect(
+      (await failureOf(core.listSecretForAllNamespaces({ fieldSelector: "metadata.name=other" }))).code,
+    ).toBe(403);
+    const full = await core.listSecretForAllNamespaces({ fieldSelector: "metadata.name=ecr-pull-secret" });
+    expect(full.items.map((i) => i.data)).toEqual([{ ".dockerconfigjson": "eyJhdXRocyI6e319" }]);
+    const metadataOnly = await core.listSecretForAllNamespaces(
+      { fieldSelector: "metadata.name=ecr-pull-secret" },
+      setHeaderOptions("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
+    );
+    expect(metadataOnly.items).toHaveLength(1);
+    expect(metadataOnly.items[0]!.data).toBeUndefined();
+    expect(metadataOnly.items[0]!.metadata?.name).toBe("ecr-pull-secret");
   });
 });
 

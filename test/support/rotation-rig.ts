@@ -69,11 +69,11 @@ export function rotationDepsFor(
 
 /** The real token source, ensurer and Secret store, wired as `serve` wires them, over the stand-ins. */
 export async function startRotationRig(
-  options: { argv?: string[]; clockStart?: number } = {},
+  options: { argv?: string[]; clockStart?: number; tokenTtlMs?: number } = {},
 ): Promise<RotationRig> {
   const clock = new TestClock(options.clockStart);
   const kube = await startKubeApi({ historyLimit: 50_000 });
-  const aws = await startAwsStandIn({ now: clock.now });
+  const aws = await startAwsStandIn({ now: clock.now, tokenTtlMs: options.tokenTtlMs });
   const restore = useAwsEndpoints(aws);
   const config = testConfig(options.argv ?? []);
   const kc = kube.kubeConfig();

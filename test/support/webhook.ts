@@ -1,9 +1,10 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CredentialEnsurer, EventRecorder } from "../../src/admission/ensurer.js";
-import type { NamespaceSource } from "../../src/admission/namespace-meta.js";
-import { inMemoryNamespaces } from "../../src/admission/namespace-meta.js";
+import type { CredentialEnsurer } from "../../src/secrets/credential-ensurer.js";
+import type { EventRecorder } from "../../src/kube/events.js";
+import type { NamespaceSource } from "../../src/policy/namespace.js";
+import { inMemoryNamespaces } from "../../src/policy/namespace.js";
 import { startWebhook, type RunningWebhook } from "../../src/commands/serve.js";
 import type { Logger } from "../../src/log/logger.js";
 import { silentLogger } from "../../src/log/logger.js";

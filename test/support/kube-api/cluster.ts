@@ -21,6 +21,7 @@ import type { Store } from "./store.js";
 import {
   checkDecodable,
   cleanMeta,
+  nameLabel,
   ordered,
   prepareForCreate,
   prepareForUpdate,
@@ -277,7 +278,10 @@ export class Cluster {
       deletionTimestamp: given.deletionTimestamp,
     });
     const next: KubeObject = { ...structuredClone(obj), metadata: meta };
-    if (plural === "namespaces" && next.status === undefined) prepareForCreate(def, next);
+    if (plural === "namespaces") {
+      if (next.status === undefined) prepareForCreate(def, next);
+      nameLabel(next);
+    }
     const stored = this.store.write(plural, ordered(def.kind, obj.apiVersion ?? apiVersionOf(def), next));
     if (plural === "namespaces" && !existing) this.afterNamespaceCreated(name);
     return stored;

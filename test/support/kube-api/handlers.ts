@@ -4,7 +4,7 @@ import type { Cluster, DeleteOptions } from "./cluster.js";
 import { apiVersionOf, type Route } from "./resources.js";
 import { parseFieldSelector, parseLabelSelector, SelectorError, type Matcher } from "./selectors.js";
 import { badRequest, methodNotAllowed } from "./status.js";
-import type { WatchSpec } from "./watch.js";
+import { partialMetadata, type WatchSpec } from "./watch.js";
 import type { KubeObject } from "./types.js";
 
 export interface RestInput {
@@ -13,6 +13,8 @@ export interface RestInput {
   contentType: string;
   /** Who is asking (the impersonated user, if any): the subject of a SelfSubjectAccessReview. */
   user: string;
+  /** The Accept header: `as=PartialObjectMetadataList` asks for metadata only. */
+  accept: string;
 }
 
 export interface Reply {
@@ -70,10 +72,27 @@ function page(items: KubeObject[], query: Record<string, string>): { items: Kube
   return { items: served, next: Buffer.from(keyOf(served.at(-1)!)).toString("base64url") };
 }
 
-function list(ctx: HandlerContext, route: Route, query: Record<string, string>): Reply {
+const wantsMetadata = (accept: string) => accept.includes("as=PartialObjectMetadata");
+
+function list(ctx: HandlerContext, route: Route, input: RestInput): Reply {
+  const query = input.query;
   const matches = selectors(route, query);
   const { def } = route;
   const { items, next } = page(ctx.cluster.store.list(def.plural, route.namespace).filter(matches), query);
+  if (wantsMetadata(input.accept)) {
+    return {
+      status: 200,
+      body: {
+        kind: "PartialObjectMetadataList",
+        apiVersion: "meta.k8s.io/v1",
+        metadata: {
+          resourceVersion: String(ctx.cluster.store.resourceVersion),
+          ...(next ? { continue: next } : {}),
+        },
+        items: items.map(partialMetadata),
+      },
+    };
+  }
   return {
     status: 200,
     body: {
@@ -94,7 +113,7 @@ export function handleRest(ctx: HandlerContext, route: Route, input: RestInput):
   const { def, namespace, name } = route;
   switch (route.verb) {
     case "list":
-      return list(ctx, route, input.query);
+      return list(ctx, route, input);
     case "get":
       return { status: 200, body: cluster.read(def, namespace, name!) };
     case "create":
@@ -116,7 +135,7 @@ export function handleRest(ctx: HandlerContext, route: Route, input: RestInput):
 }
 
 /** Parses the query of a watch request; throws 400 for bad selectors or resourceVersion. */
-export function watchSpec(route: Route, query: Record<string, string>): WatchSpec {
+export function watchSpec(route: Route, query: Record<string, string>, accept = ""): WatchSpec {
   const matches = selectors(route, query);
   const rv = query.resourceVersion;
   let resourceVersion: number | undefined;
@@ -135,5 +154,6 @@ export function watchSpec(route: Route, query: Record<string, string>): WatchSpe
     resourceVersion,
     timeoutSeconds: timeout !== undefined && /^\d+$/.test(timeout) ? Number(timeout) : undefined,
     allowBookmarks: query.allowWatchBookmarks === "true" || query.allowWatchBookmarks === "1",
+    metadataOnly: wantsMetadata(accept),
   };
 }

@@ -81,6 +81,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     token,
     user: options.user ?? DEFAULT_USER,
     listItemKinds: options.listItemKinds ?? true,
+    listableSecretNames: options.listableSecretNames ?? ["ecr-pull-secret"],
   });
   const url = await server.listen();
   const running = server;

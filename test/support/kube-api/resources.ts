@@ -54,8 +54,9 @@ export const RESOURCES: readonly ResourceDef[] = [
     plural: "secrets",
     kind: "Secret",
     namespaced: true,
-    verbs: verbs("get", "create", "update", "patch", "delete"),
-    forbidden: verbs("list", "watch", "deletecollection"),
+    // list/watch only with a field selector naming a listable Secret (see server.ts authorize).
+    verbs: verbs("get", "list", "watch", "create", "update", "patch", "delete"),
+    forbidden: verbs("deletecollection"),
     nameFormat: "subdomain",
     fields: withFields({ type: (o) => str(o.type) }),
   },

@@ -30,6 +30,8 @@ export interface ServerDeps {
   token: string;
   user: string;
   listItemKinds: boolean;
+  /** Secret names the user may list and watch (with a metadata.name field selector). */
+  listableSecretNames: readonly string[];
 }
 
 type Auth = "ok" | "anonymous" | "invalid";
@@ -76,6 +78,7 @@ function describe(req: IncomingMessage, raw: string, auth: Auth): Incoming {
     namespace: route?.namespace,
     name: route?.name,
     contentType: req.headers["content-type"],
+    accept: req.headers.accept,
     body: parseBody(raw),
     authenticated: auth === "ok",
     ...(typeof impersonate === "string" ? { impersonateUser: impersonate } : {}),
@@ -166,12 +169,13 @@ export class KubeApiServer {
     if (parsed.kind === "non-resource") return this.nonResource(res, record);
     if (parsed.kind === "unknown-api") throw resourceNotFound();
     const { route } = parsed;
-    this.authorize(route);
+    this.authorize(route, record.query);
     if (WRITES.has(route.verb) && this.deps.faults.takeConflict(record)) {
       const bodyName = (record.body as { metadata?: { name?: string } } | undefined)?.metadata?.name;
       throw conflict({ group: route.def.group, resource: route.def.plural }, route.name ?? bodyName ?? "");
     }
-    if (route.verb === "watch") return this.deps.hub.serve(res, watchSpec(route, record.query));
+    if (route.verb === "watch")
+      return this.deps.hub.serve(res, watchSpec(route, record.query, record.accept));
     const ctx = {
       cluster: this.deps.cluster,
       listItemKinds: this.deps.listItemKinds,
@@ -182,6 +186,7 @@ export class KubeApiServer {
       body: record.body,
       contentType: record.contentType ?? "",
       user: record.impersonateUser ?? this.deps.user,
+      accept: record.accept ?? "",
     };
     const reply = handleRest(ctx, route, input);
     this.send(res, reply.status, reply.body);
@@ -215,11 +220,23 @@ export class KubeApiServer {
     };
   }
 
-  /** Verbs the product must never use get the 403 RBAC would give; others not served get 405. */
-  private authorize(route: Route): void {
+  /**
+   * Verbs the product must never use get the 403 RBAC would give; others not served get 405. As the
+   * shipped ClusterRole grants list/watch on Secrets for one resourceName only, the real server allows
+   * them only with a field selector naming it (it authorizes the selected name against resourceNames).
+   */
+  private authorize(route: Route, query: Readonly<Record<string, string>>): void {
     if (route.subresource !== undefined) throw resourceNotFound();
     if (route.def.forbidden.has(route.verb)) throw unauthorizedVerb(this.deps.user, this.attributes(route));
     if (!route.def.verbs.has(route.verb)) throw methodNotAllowed();
+    const named = /^metadata\.name=([^,]+)$/.exec(query.fieldSelector ?? "")?.[1];
+    if (
+      route.def.plural === "secrets" &&
+      (route.verb === "list" || route.verb === "watch") &&
+      !(named && this.deps.listableSecretNames.includes(named))
+    ) {
+      throw unauthorizedVerb(this.deps.user, this.attributes(route));
+    }
   }
 
   private sendFailure(res: ServerResponse, spec: FailSpec): void {

@@ -73,6 +73,21 @@ function secretErrors(obj: KubeObject, old: KubeObject | undefined): FieldError[
   return errors;
 }
 
+/**
+ * The core Event rule: an Event lives in the namespace of the object it is about; one about a
+ * cluster-scoped object (a Namespace, say) may only be in "default" (or no namespace).
+ */
+function eventErrors(obj: KubeObject): FieldError[] {
+  const involved = record(obj.involvedObject).namespace;
+  const involvedNamespace = typeof involved === "string" ? involved : "";
+  const namespace = obj.metadata?.namespace ?? "";
+  const ok =
+    involvedNamespace === "" ? namespace === "" || namespace === "default" : involvedNamespace === namespace;
+  return ok
+    ? []
+    : [invalidValue("involvedObject.namespace", involvedNamespace, "does not match event.namespace")];
+}
+
 /** Throws 422 Invalid when the object breaks the resource's rules. */
 export function validate(def: ResourceDef, obj: KubeObject, old?: KubeObject): void {
   const name = obj.metadata?.name ?? "";
@@ -81,11 +96,33 @@ export function validate(def: ResourceDef, obj: KubeObject, old?: KubeObject): v
       ? [required("metadata.name", "name or generateName is required")]
       : nameErrors(def.nameFormat, name);
   if (def.plural === "secrets") errors.push(...secretErrors(obj, old));
+  if (def.plural === "events" && def.group === "") errors.push(...eventErrors(obj));
   if (errors.length > 0) throw invalid(def.kind, def.group, name, errors);
 }
 
-/** What decoding the body would reject with 400 (invalid base64 in Secret data). */
+/** A MicroTime as the real server decodes it: RFC 3339 with exactly six fractional digits. */
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
+
+function checkMicroTimes(def: ResourceDef, obj: KubeObject): void {
+  const spec = record(obj.spec);
+  for (const key of ["acquireTime", "renewTime"]) {
+    const value = spec[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value === "string" && MICRO_TIME.test(value)) continue;
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    // As Go's time.Parse reports it: the layout, and the part of the value it could not match.
+    throw badRequest(
+      `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: parsing time "${text}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "${text.slice(19)}" as ".000000"`,
+    );
+  }
+}
+
+/**
+ * What decoding the body would reject with 400: invalid base64 in Secret data, a Lease time that is
+ * not a MicroTime (a JavaScript Date serialises with three fractional digits; the server wants six).
+ */
 export function checkDecodable(def: ResourceDef, obj: KubeObject): void {
+  if (def.plural === "leases") return checkMicroTimes(def, obj);
   if (def.plural !== "secrets") return;
   for (const value of Object.values(record(obj.data))) {
     if (typeof value !== "string" || value.length % 4 !== 0 || !BASE64.test(value)) {
@@ -95,12 +132,6 @@ export function checkDecodable(def: ResourceDef, obj: KubeObject): void {
     }
   }
 }
-
-const microTime = (v: unknown) => {
-  if (typeof v !== "string") return v;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? v : d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-};
 
 /** Server-side defaulting shared by create and update. */
 function normalize(def: ResourceDef, obj: KubeObject): void {
@@ -114,10 +145,6 @@ function normalize(def: ResourceDef, obj: KubeObject): void {
     }
     delete obj.stringData;
     if (obj.type === undefined || obj.type === "") obj.type = "Opaque";
-  }
-  if (def.plural === "leases" && obj.spec && typeof obj.spec === "object") {
-    const spec = obj.spec as Record<string, unknown>;
-    for (const key of ["acquireTime", "renewTime"]) if (key in spec) spec[key] = microTime(spec[key]);
   }
 }
 
@@ -138,9 +165,20 @@ export function cleanMeta(meta: ObjectMeta | undefined): ObjectMeta {
   return out;
 }
 
+/** Since Kubernetes 1.21 every Namespace carries its own name as a label, whatever was sent. */
+export function nameLabel(obj: KubeObject): void {
+  const name = obj.metadata?.name;
+  if (name)
+    obj.metadata = {
+      ...obj.metadata,
+      labels: { ...record(obj.metadata?.labels), "kubernetes.io/metadata.name": name },
+    };
+}
+
 export function prepareForCreate(def: ResourceDef, obj: KubeObject): void {
   normalize(def, obj);
   if (def.plural === "namespaces") {
+    nameLabel(obj);
     const spec = record(obj.spec);
     const finalizers = Array.isArray(spec.finalizers) ? (spec.finalizers as unknown[]) : [];
     obj.spec = {
@@ -154,6 +192,7 @@ export function prepareForCreate(def: ResourceDef, obj: KubeObject): void {
 export function prepareForUpdate(def: ResourceDef, obj: KubeObject, old: KubeObject): void {
   normalize(def, obj);
   if (def.plural === "namespaces") {
+    nameLabel(obj);
     // status is a subresource and finalizers go through /finalize: updates of the main resource keep both
     obj.spec = { ...record(obj.spec), finalizers: record(old.spec).finalizers };
     obj.status = old.status;

@@ -48,6 +48,7 @@ export interface RecordedRequest {
   readonly namespace?: string;
   readonly name?: string;
   readonly contentType?: string;
+  readonly accept?: string;
   /** The parsed JSON body (or the raw text when it is not JSON) of a POST/PUT/PATCH/DELETE. */
   readonly body?: unknown;
   /** Whether the request carried `Authorization: Bearer <the right token>`. */
@@ -111,6 +112,11 @@ export interface KubeApiOptions {
    * items; set false to catch code that relies on them.
    */
   listItemKinds?: boolean;
+  /**
+   * Secret names the user may list and watch with a `metadata.name` field selector, as the shipped
+   * ClusterRole grants them by resourceNames (default ["ecr-pull-secret"]); any other Secret list is 403.
+   */
+  listableSecretNames?: readonly string[];
   /** Create ServiceAccount "default" in every new namespace, like the service account controller (default false). */
   defaultServiceAccount?: boolean;
   /** First resourceVersion handed out (default 100). */

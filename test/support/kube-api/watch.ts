@@ -18,6 +18,8 @@ export interface WatchSpec {
   resourceVersion: number | undefined;
   timeoutSeconds: number | undefined;
   allowBookmarks: boolean;
+  /** Accept: ...;as=PartialObjectMetadata — objects are sent as their metadata only. */
+  metadataOnly: boolean;
 }
 
 export interface WatchHubOptions {
@@ -42,6 +44,13 @@ function translate(event: StoreEvent, passes: (obj: KubeObject) => boolean): Wir
   return undefined;
 }
 
+/** What the server sends for `as=PartialObjectMetadata`: kind, apiVersion and metadata only. */
+export const partialMetadata = (obj: KubeObject): KubeObject => ({
+  kind: "PartialObjectMetadata",
+  apiVersion: "meta.k8s.io/v1",
+  metadata: obj.metadata,
+});
+
 export class WatchHub {
   private readonly open = new Map<ServerResponse, () => void>();
 
@@ -61,8 +70,12 @@ export class WatchHub {
       "Transfer-Encoding": "chunked",
     });
     res.flushHeaders();
+    const shape = (event: WireEvent): WireEvent =>
+      spec.metadataOnly && event.type !== "ERROR" && event.type !== "BOOKMARK"
+        ? { type: event.type, object: partialMetadata(event.object as KubeObject) }
+        : event;
     const send = (event: WireEvent) => {
-      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(event)}\n`);
+      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(shape(event))}\n`);
     };
     const passes = (obj: KubeObject) =>
       (spec.namespace === undefined || obj.metadata?.namespace === spec.namespace) && spec.matches(obj);

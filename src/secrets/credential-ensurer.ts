@@ -15,11 +15,3 @@ export interface CredentialEnsurer {
   /** Answers at once, without a promise, when the Secret is known to be fresh (the warm path). */
   ensure(namespace: string, registries: readonly EcrRegistry[]): EnsureResult | Promise<EnsureResult>;
 }
-
-/** Records a Kubernetes Event on a Namespace; failures to record are the recorder's own business. */
-export interface EventRecorder {
-  namespaceEvent(
-    namespace: string,
-    event: { type: "Normal" | "Warning"; reason: string; message: string },
-  ): void;
-}

@@ -1,4 +1,6 @@
-/** The only facts about a Namespace that admission decisions read. */
+import type { AdmissionPolicy } from "../config/config.js";
+
+/** The only facts about a Namespace that the webhook's decisions read. */
 export interface NamespaceMeta {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -18,4 +20,10 @@ export interface NamespaceSource {
 export function inMemoryNamespaces(list: readonly NamespaceMeta[]): NamespaceSource {
   const byName = new Map(list.map((ns) => [ns.name, ns]));
   return { get: (name) => byName.get(name) };
+}
+
+/** Whether a namespace has opted in and is not one the webhook must never touch. */
+export function namespaceEnabled(namespace: NamespaceMeta, policy: AdmissionPolicy): boolean {
+  const { key, value } = policy.namespaceLabel;
+  return namespace.labels[key] === value && !policy.excludeNamespaces.includes(namespace.name);
 }

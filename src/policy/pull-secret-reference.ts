@@ -1,5 +1,5 @@
 import fastJsonPatch, { type Operation } from "fast-json-patch";
-import { ANNOTATION_ADDED_REFERENCE } from "./annotations.js";
+import { ANNOTATION_ADDED_REFERENCE } from "./keys.js";
 
 const { compare } = fastJsonPatch;
 

@@ -1,7 +1,7 @@
 import type { AdmissionPolicy } from "../config/config.js";
 import type { EcrRegistry } from "../registry/ecr-registry.js";
-import { ANNOTATION_ALLOWED_ACCOUNTS, ANNOTATION_ALLOWED_REGIONS } from "./annotations.js";
-import type { NamespaceMeta } from "./namespace-meta.js";
+import { ANNOTATION_ALLOWED_ACCOUNTS, ANNOTATION_ALLOWED_REGIONS } from "./keys.js";
+import type { NamespaceMeta } from "./namespace.js";
 
 interface Rule {
   readonly field: "account" | "region";
