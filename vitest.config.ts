@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The end-to-end suite needs a real control plane: `npm run test:e2e`.
+    exclude: [...configDefaults.exclude, "test/e2e/**"],
     // Stand-ins listen on loopback; the SDK must never try the instance-metadata address.
     env: {
       AWS_EC2_METADATA_DISABLED: "true",
