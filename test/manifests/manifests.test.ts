@@ -345,7 +345,7 @@ describe("RBAC", () => {
 
   it("create is never restricted by resourceNames (the API server could never authorize it)", () => {
     const creates = allRules().filter((rule) => rule.verbs.includes("create"));
-    expect(creates.length).toBeGreaterThanOrEqual(6);
+    expect(creates.length).toBeGreaterThanOrEqual(4);
     for (const rule of creates) expect(rule.resourceNames, JSON.stringify(rule)).toBeUndefined();
   });
 
