@@ -274,11 +274,7 @@ const GRANTS: [role: string, get: () => K8sObject, expected: () => string[]][] =
   [
     "Role ecr-webhook-certs",
     () => one(certsObjects(), "Role", "ecr-webhook-certs"),
-    () => [
-      "/secrets create",
-      `/secrets get [${tlsSecretName()}]`,
-      `/secrets update [${tlsSecretName()}]`,
-    ],
+    () => ["/secrets create", `/secrets get [${tlsSecretName()}]`, `/secrets update [${tlsSecretName()}]`],
   ],
   [
     "ClusterRole ecr-webhook-certs",
