@@ -1,6 +1,6 @@
 import type { AdmissionPolicy } from "../config/config.js";
 import { withFields, type FieldLogger, type Logger } from "../log/logger.js";
-import type { Metrics } from "../metrics/metrics.js";
+import { kindLabel, type Metrics } from "../metrics/metrics.js";
 import { decide, type Decision } from "./decide.js";
 import type { CredentialEnsurer, EnsureResult } from "../secrets/credential-ensurer.js";
 import type { EventRecorder } from "../kube/events.js";
@@ -52,10 +52,11 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
   return async (review, deadlineMs = deps.deadlineMs) => {
     const started = Date.now();
     const { request } = review;
-    const kind = request.kind.kind;
+    // The metric label: a fixed set of values, whatever kind the request names.
+    const kind = kindLabel(request.kind.kind);
     const log = withFields(deps.logger, {
       uid: request.uid,
-      kind,
+      kind: request.kind.kind,
       namespace: request.namespace,
       name: request.name,
       operation: request.operation,
@@ -64,13 +65,15 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
     const failOpen = (warning: string, error?: unknown) => {
       log.error({ err: error }, `${warning}; admitting unchanged`);
       deps.metrics.reviews.inc({ kind, outcome: "failed_open" });
-      return allowed([`ecr-webhook: ${warning}, ${kind} admitted unchanged`]);
+      return allowed([`ecr-webhook: ${warning}, ${request.kind.kind} admitted unchanged`]);
     };
     let decision: Decision;
+    let namespace: NamespaceMeta | undefined;
     try {
       const lookup = request.namespace ? deps.namespaces.get(request.namespace) : undefined;
-      const namespace: NamespaceMeta | undefined | typeof TIMED_OUT = await within(lookup, deadlineMs);
-      if (namespace === TIMED_OUT) return failOpen(`namespace lookup took longer than ${deadlineMs}ms`);
+      const found: NamespaceMeta | undefined | typeof TIMED_OUT = await within(lookup, deadlineMs);
+      if (found === TIMED_OUT) return failOpen(`namespace lookup took longer than ${deadlineMs}ms`);
+      namespace = found;
       decision = decide(request, namespace, deps.policy);
     } catch (error) {
       return failOpen("internal error", error);
@@ -80,7 +83,7 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
       deps.metrics.reviews.inc({ kind, outcome: "unchanged" });
       return allowed(decision.warnings);
     }
-    const ensureIn = request.dryRun ? undefined : request.namespace;
+    const ensureIn = request.dryRun ? undefined : namespace;
     const time = { remainingMs: deadlineMs - (Date.now() - started), deadlineMs };
     // Returned, not awaited: this frame, and with it the parsed review, is released while the
     // answer waits for the Secret (in a burst, a thousand reviews can be waiting at once).
@@ -91,7 +94,7 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
 /** The rest of a review once decided: wait for the Secret (if any is needed), count, log, patch. */
 async function answer(
   deps: HandlerDeps,
-  review: { kind: string; log: FieldLogger; ensureIn: string | undefined; time: Time },
+  review: { kind: string; log: FieldLogger; ensureIn: NamespaceMeta | undefined; time: Time },
   decision: Extract<Decision, { action: "inject" }>,
 ): Promise<Verdict> {
   const { kind, log } = review;
@@ -134,7 +137,7 @@ interface EnsureProblem {
  */
 async function ensureWithin(
   deps: HandlerDeps,
-  namespace: string,
+  namespace: NamespaceMeta,
   decision: Extract<Decision, { action: "inject" }>,
   time: Time,
 ): Promise<EnsureProblem | undefined> {
@@ -151,7 +154,7 @@ async function ensureWithin(
   );
   const problem = describeProblem(result, time.deadlineMs);
   if (problem) {
-    deps.events?.pullSecretEvent(namespace, {
+    deps.events?.pullSecretEvent(namespace.name, {
       type: "Warning",
       reason: "PullSecretNotReady",
       message: `${decision.target} admitted before Secret was ready: ${problem.detail}`,

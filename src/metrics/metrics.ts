@@ -1,6 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
+ * The `kind` label of the review metrics. Label values come from a fixed set, never from a request:
+ * anyone who can reach /mutate could otherwise grow the series without bound.
+ */
+export type KindLabel = "Pod" | "ServiceAccount" | "other";
+export const kindLabel = (kind: string): KindLabel =>
+  kind === "Pod" || kind === "ServiceAccount" ? kind : "other";
+
+/**
  * Every metric the webhook exports, on a registry of its own (so tests can run many servers in one
  * process). Names follow Prometheus conventions; label values are small closed sets.
  */
@@ -12,7 +20,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     registry,
     reviews: new Counter({
       name: "ecr_webhook_admission_reviews_total",
-      help: "Admission reviews answered, by object kind and outcome (patched, unchanged, failed_open, rejected).",
+      help: "Admission reviews answered, by object kind (Pod, ServiceAccount, other, unknown) and outcome (patched, unchanged, failed_open, rejected).",
       labelNames: ["kind", "outcome"] as const,
       registers,
     }),

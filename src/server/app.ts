@@ -3,7 +3,7 @@ import type { ReviewHandler } from "../admission/handler.js";
 import { encodeResponse, reviewEnvelope } from "../admission/response.js";
 import { decodeReview, type BadReviewError } from "../admission/review.js";
 import type { Logger } from "../log/logger.js";
-import type { Metrics } from "../metrics/metrics.js";
+import { kindLabel, type Metrics } from "../metrics/metrics.js";
 import { parseDuration } from "../config/duration.js";
 
 /** Largest AdmissionReview body accepted. The API server itself caps requests at 3 MiB. */
@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps): express.Express {
       } finally {
         deps.metrics.inFlight.dec();
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        deps.metrics.reviewDuration.observe({ kind: envelope.kind }, seconds);
+        deps.metrics.reviewDuration.observe({ kind: kindLabel(envelope.kind) }, seconds);
       }
     },
   );
