@@ -65,11 +65,18 @@ function decidePod(pod: unknown, namespace: NamespaceMeta, policy: AdmissionPoli
   const permitted = applyAllowLists(needs.registries, namespace, policy);
   const warnings = [...needs.warnings, ...permitted.warnings];
   if (permitted.allowed.length === 0) return skip("pod needs no private ECR registry", warnings);
+  const registries = permitted.allowed.slice(0, policy.maxRegistries);
+  if (registries.length < permitted.allowed.length) {
+    const left = permitted.allowed.slice(policy.maxRegistries).map((r) => r.host);
+    warnings.push(
+      `ecr-webhook: the pull Secret holds at most ${policy.maxRegistries} registries (--max-registries); no credentials for ${left.join(", ")}`,
+    );
+  }
   const spec = (pod as { spec?: unknown }).spec;
   return {
     action: "inject",
     target: "Pod",
-    registries: permitted.allowed,
+    registries,
     patch: imagePullSecretsPatch(spec, "/spec", policy.secretName),
     warnings,
   };

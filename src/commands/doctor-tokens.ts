@@ -25,7 +25,7 @@ export async function checkNamespaces(
   kc: KubeConfig,
   config: Config,
 ): Promise<{ result: CheckResult; namespaces: string[] }> {
-  const namespaces = await enabledNamespaceLister(kc, config)();
+  const namespaces = (await enabledNamespaceLister(kc, config)()).map((ns) => ns.name);
   const { key, value } = config.namespaceLabel;
   const shown =
     namespaces.slice(0, SHOWN).join(", ") +

@@ -18,6 +18,8 @@ export interface AdmissionPolicy {
   readonly allowedRegions: readonly string[];
   readonly patchServiceAccounts: boolean;
   readonly excludeNamespaces: readonly string[];
+  /** Most registries one Secret holds. */
+  readonly maxRegistries: number;
 }
 
 /** Where `certs` and `doctor` find the webhook's own objects, and how `certs` issues certificates. */
@@ -118,6 +120,7 @@ function buildConfig(raw: Raw, env: NodeJS.ProcessEnv, command: CommandName): Co
     allowedAccounts: read.list("allowed-accounts", isAccountId, "12-digit AWS account IDs"),
     allowedRegions: read.list("allowed-regions", isRegionName, "AWS region names"),
     patchServiceAccounts: read.bool("patch-service-accounts"),
+    maxRegistries: read.int("max-registries", 1, 200),
     // kube-system and the webhook's own namespace are never touched, whatever the flag says.
     excludeNamespaces: [
       ...new Set([

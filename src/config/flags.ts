@@ -98,6 +98,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "Add the pull Secret reference to ServiceAccounts created in enabled namespaces.",
   },
   {
+    name: "max-registries",
+    kind: "int",
+    default: "50",
+    commands: POLICY,
+    help: "Most registries one namespace's Secret holds (a Secret is at most 1 MiB; 50 real tokens take about 400 KiB); the entries asked for least recently go first.",
+  },
+  {
     name: "admission-deadline",
     kind: "duration",
     default: "2s",

@@ -98,12 +98,13 @@ export function createNamespaceReconciler(deps: ReconcilerDeps): NamespaceReconc
     for (const sa of list) await patchServiceAccount(namespace, sa, opsFor);
   };
 
-  const enable = async (namespace: string) => {
+  const enable = async (ns: NamespaceMeta) => {
+    const namespace = ns.name;
     if (deps.policy.patchServiceAccounts) {
       await forEachServiceAccount(namespace, (sa) => addReferenceOps(sa, secretName));
     }
     if (deps.defaultHosts.length > 0) {
-      const outcome = await deps.ensurer.refresh(namespace, deps.defaultHosts);
+      const outcome = await deps.ensurer.refresh(ns, deps.defaultHosts);
       if (outcome.status === "failed") throw new Error(outcome.message);
     }
     deps.logger.info({ namespace, serviceAccounts: deps.policy.patchServiceAccounts }, "namespace enabled");
@@ -117,9 +118,11 @@ export function createNamespaceReconciler(deps: ReconcilerDeps): NamespaceReconc
     // that tells the next leader there is still work here. A Secret we do not manage stays. Marked
     // references go whatever --patch-service-accounts says now: an earlier setting may have added them.
     await forEachServiceAccount(namespace, (sa) => removeReferenceOps(sa, secretName));
-    const ours = secret !== undefined && isManaged(secret);
-    if (ours) await deps.secrets.delete(namespace, secretName);
-    deps.logger.info({ namespace, secretDeleted: ours }, "namespace disabled: ecr-webhook's traces removed");
+    const deleted = secret !== undefined && isManaged(secret) && (await deps.secrets.delete(secret));
+    deps.logger.info(
+      { namespace, secretDeleted: deleted },
+      "namespace disabled: ecr-webhook's traces removed",
+    );
   };
 
   /** At leadership start nothing is known about what changed meanwhile: check every namespace. */
@@ -128,7 +131,7 @@ export function createNamespaceReconciler(deps: ReconcilerDeps): NamespaceReconc
     await mapLimit(namespaces, deps.concurrency, (ns) => {
       const enabled = wanted(ns);
       state.set(ns.name, enabled);
-      if (enabled) return enqueue(ns.name, () => enable(ns.name));
+      if (enabled) return enqueue(ns.name, () => enable(ns));
       if (ns.terminating) return Promise.resolve();
       // Only a namespace that still has our Secret can have our references.
       return enqueue(ns.name, async () => {
@@ -149,7 +152,7 @@ export function createNamespaceReconciler(deps: ReconcilerDeps): NamespaceReconc
     const previous = state.get(ns.name);
     state.set(ns.name, enabled);
     if (previous === enabled || (previous === undefined && !enabled)) return;
-    if (enabled) void enqueue(ns.name, () => enable(ns.name));
+    if (enabled) void enqueue(ns.name, () => enable(ns));
     else if (!ns.terminating) void enqueue(ns.name, () => disable(ns.name));
   });
 

@@ -1,5 +1,6 @@
 import type { EventRecorder } from "../kube/events.js";
 import type { TokenSource } from "../ecr/token-source.js";
+import type { NamespaceMeta } from "../policy/namespace.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { SecretEnsurer } from "../secrets/secret-ensurer.js";
@@ -10,7 +11,7 @@ import { mapLimit } from "../util/map-limit.js";
 const issuedAt = (t: TokenTimes) => t.issuedAt?.getTime() ?? t.expiresAt.getTime() - TOKEN_LIFETIME_MS;
 
 export interface RotationDeps {
-  readonly listEnabledNamespaces: () => Promise<string[]>;
+  readonly listEnabledNamespaces: () => Promise<NamespaceMeta[]>;
   readonly ensurer: SecretEnsurer;
   readonly tokens: TokenSource;
   readonly events?: EventRecorder;
@@ -44,7 +45,7 @@ export async function runRotationCycle(deps: RotationDeps): Promise<CycleSummary
   const callsBefore = deps.tokens.calls();
   const namespaces = await deps.listEnabledNamespaces();
   const outcomes = await mapLimit(namespaces, deps.concurrency, async (namespace) => ({
-    namespace,
+    namespace: namespace.name,
     outcome: await deps.ensurer.refresh(namespace, deps.defaultHosts),
   }));
   const failed: { namespace: string; message: string }[] = [];
@@ -53,7 +54,7 @@ export async function runRotationCycle(deps: RotationDeps): Promise<CycleSummary
   for (const { namespace, outcome } of outcomes) {
     deps.metrics.rotationRefreshes.inc({ result: outcome.status });
     if (outcome.status === "failed") {
-      failed.push({ namespace, message: outcome.message });
+      failed.push({ namespace, message: outcome.detail });
       deps.events?.pullSecretEvent(namespace, {
         type: "Warning",
         reason: "PullSecretRefreshFailed",

@@ -15,9 +15,20 @@ export interface EcrToken {
   readonly issuedAt: Date;
 }
 
-/** A token could not be had even after retries; the message names region, identity and cause. */
+/**
+ * A token could not be had even after retries. The message names region, identity (an IAM role ARN,
+ * with --account-role) and cause: it is for the operator. What the namespace's users see is built
+ * from `awsError` alone (see reconcile-pass).
+ */
 export class TokenError extends Error {
   override readonly name = "TokenError";
+  constructor(
+    message: string,
+    /** The AWS error's name, e.g. AccessDeniedException: it never carries an ARN. */
+    readonly awsError: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface TokenSource {
@@ -175,6 +186,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
             );
             const failure = new TokenError(
               `ECR GetAuthorizationToken for ${region} as ${identity} failed: ${e.name}: ${e.message}`,
+              e.name,
             );
             heldFailures.set(key, { until: now() + (options.failureHoldMs ?? 10_000), error: failure });
             throw failure;

@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { LIST_TIMEOUT_MS, withTimeout } from "./request-options.js";
-import { namespaceEnabled } from "../policy/namespace.js";
+import { namespaceEnabled, type NamespaceMeta } from "../policy/namespace.js";
 import type { AdmissionPolicy } from "../config/config.js";
 import { toNamespaceMeta } from "./namespace-cache.js";
 
@@ -13,13 +13,16 @@ export const LIST_PAGE_SIZE = 500;
 
 /**
  * Enabled, not excluded, not terminating: the namespaces rotation serves (a label-selected list,
- * read in pages; only the names are kept).
+ * read in pages; of each, only what the policy reads is kept).
  */
-export function enabledNamespaceLister(kc: KubeConfig, policy: AdmissionPolicy): () => Promise<string[]> {
+export function enabledNamespaceLister(
+  kc: KubeConfig,
+  policy: AdmissionPolicy,
+): () => Promise<NamespaceMeta[]> {
   const api = kc.makeApiClient(CoreV1Api);
   const labelSelector = `${policy.namespaceLabel.key}=${policy.namespaceLabel.value}`;
   return async () => {
-    const names: string[] = [];
+    const names: NamespaceMeta[] = [];
     let next: string | undefined;
     do {
       const list = await api.listNamespace(
@@ -27,7 +30,7 @@ export function enabledNamespaceLister(kc: KubeConfig, policy: AdmissionPolicy):
         withTimeout(LIST_TIMEOUT_MS),
       );
       for (const ns of list.items.map(toNamespaceMeta)) {
-        if (namespaceEnabled(ns, policy) && !ns.terminating) names.push(ns.name);
+        if (namespaceEnabled(ns, policy) && !ns.terminating) names.push(ns);
       }
       next = list.metadata?._continue || undefined;
     } while (next);

@@ -12,7 +12,11 @@ export interface SecretStore {
   create(secret: V1Secret): Promise<V1Secret>;
   /** Optimistic: fails with 409 Conflict when metadata.resourceVersion is stale. */
   replace(secret: V1Secret): Promise<V1Secret>;
-  delete(namespace: string, name: string): Promise<void>;
+  /**
+   * Deletes the Secret exactly as it was read (uid and resourceVersion preconditions): one recreated
+   * or changed by someone else in between is left alone. Resolves whether it was deleted.
+   */
+  delete(secret: V1Secret): Promise<boolean>;
 }
 
 export function kubeSecretStore(kc: KubeConfig): SecretStore {
@@ -37,11 +41,19 @@ export function kubeSecretStore(kc: KubeConfig): SecretStore {
         },
         withTimeout(),
       ),
-    async delete(namespace, name) {
+    async delete(secret) {
+      const { namespace = "", name = "", uid, resourceVersion } = secret.metadata ?? {};
       try {
-        await api.deleteNamespacedSecret({ namespace, name }, withTimeout());
+        await api.deleteNamespacedSecret(
+          { namespace, name, body: { preconditions: { uid, resourceVersion } } },
+          withTimeout(),
+        );
+        return true;
       } catch (error) {
-        if (!isNotFound(apiFailure(error))) throw error;
+        const failure = apiFailure(error);
+        // 404: already gone; 409: a precondition failed, it is no longer the Secret that was read.
+        if (isNotFound(failure) || failure.code === 409) return false;
+        throw error;
       }
     },
   };

@@ -56,23 +56,27 @@ export interface AllowListResult {
   readonly warnings: string[];
 }
 
+/** Why the rules refuse a registry (the first rule it breaks), or undefined when they allow it. */
+export function refusal(
+  registry: EcrRegistry,
+  namespace: NamespaceMeta,
+  policy: AdmissionPolicy,
+): string | undefined {
+  const broken = rulesFor(namespace, policy).find((rule) => !rule.allowed.includes(registry[rule.field]));
+  return broken && `${broken.field} ${registry[broken.field]} is not allowed by ${broken.source}`;
+}
+
 export function applyAllowLists(
   registries: readonly EcrRegistry[],
   namespace: NamespaceMeta,
   policy: AdmissionPolicy,
 ): AllowListResult {
-  const rules = rulesFor(namespace, policy);
   const allowed: EcrRegistry[] = [];
   const warnings: string[] = [];
   for (const registry of registries) {
-    const broken = rules.find((rule) => !rule.allowed.includes(registry[rule.field]));
-    if (broken) {
-      warnings.push(
-        `ecr-webhook: no credentials for ${registry.host}: ${broken.field} ${registry[broken.field]} is not allowed by ${broken.source}`,
-      );
-    } else {
-      allowed.push(registry);
-    }
+    const why = refusal(registry, namespace, policy);
+    if (why) warnings.push(`ecr-webhook: no credentials for ${registry.host}: ${why}`);
+    else allowed.push(registry);
   }
   return { allowed, warnings };
 }

@@ -5,6 +5,12 @@ export const ANNOTATION_REGION = "ecr-webhook.io/region";
 export const ANNOTATION_ALLOWED_ACCOUNTS = "ecr-webhook.io/allowed-accounts";
 export const ANNOTATION_ALLOWED_REGIONS = "ecr-webhook.io/allowed-regions";
 
+/**
+ * On a Namespace: never served, even when opted in. The webhook's own namespace carries it, so it
+ * stays out whatever an overlay renames it to (the webhook configuration excludes it too).
+ */
+export const LABEL_EXCLUDE = "ecr-webhook.io/exclude";
+
 export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "ecr-webhook";
 

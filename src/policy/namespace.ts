@@ -1,4 +1,5 @@
 import type { AdmissionPolicy } from "../config/config.js";
+import { LABEL_EXCLUDE } from "./keys.js";
 
 /** The only facts about a Namespace that the webhook's decisions read. */
 export interface NamespaceMeta {
@@ -25,5 +26,9 @@ export function inMemoryNamespaces(list: readonly NamespaceMeta[]): NamespaceSou
 /** Whether a namespace has opted in and is not one the webhook must never touch. */
 export function namespaceEnabled(namespace: NamespaceMeta, policy: AdmissionPolicy): boolean {
   const { key, value } = policy.namespaceLabel;
-  return namespace.labels[key] === value && !policy.excludeNamespaces.includes(namespace.name);
+  return (
+    namespace.labels[key] === value &&
+    !(LABEL_EXCLUDE in namespace.labels) &&
+    !policy.excludeNamespaces.includes(namespace.name)
+  );
 }

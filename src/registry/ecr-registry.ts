@@ -23,6 +23,12 @@ export type ImageRegistry =
   | { kind: "other"; host: string }
   | { kind: "invalid"; reason: string };
 
+/** A registry host (a key of a pull Secret) back into its registry; undefined when it is not private ECR. */
+export function registryOfHost(host: string): EcrRegistry | undefined {
+  const result = classifyImage(`${host}/x`);
+  return result.kind === "ecr" && result.registry.host === host ? result.registry : undefined;
+}
+
 /** Where an image without a registry component is pulled from. */
 const DOCKER_HUB = "docker.io";
 

@@ -1,3 +1,4 @@
+import type { NamespaceMeta } from "../policy/namespace.js";
 import type { EcrRegistry } from "../registry/ecr-registry.js";
 
 /** Why a namespace's Secret could not be made ready; each becomes a warning, a metric and an Event. */
@@ -13,5 +14,5 @@ export type EnsureResult =
  */
 export interface CredentialEnsurer {
   /** Answers at once, without a promise, when the Secret is known to be fresh (the warm path). */
-  ensure(namespace: string, registries: readonly EcrRegistry[]): EnsureResult | Promise<EnsureResult>;
+  ensure(namespace: NamespaceMeta, registries: readonly EcrRegistry[]): EnsureResult | Promise<EnsureResult>;
 }

@@ -51,7 +51,7 @@ export function createCredentials(
   const ensurer = createSecretEnsurer({
     store: kubeSecretStore(kubeConfig),
     tokens,
-    secretName: config.secretName,
+    policy: config,
     minTokenTtlMs: config.minTokenTtlMs,
     logger,
     metrics,

@@ -10,11 +10,18 @@ export const ANNOTATION_EXPIRIES = "ecr-webhook.io/expiries";
  * gives each token's own lifetime (see token-freshness). Secrets written before it existed lack it.
  */
 export const ANNOTATION_ISSUED = "ecr-webhook.io/issued";
+/**
+ * Annotation holding `{ "<registry host>": "<ISO time a pod last asked for it>" }`, as far as the
+ * writing replica knew: when the Secret is full, the entries asked for least recently go first.
+ */
+export const ANNOTATION_REQUESTED = "ecr-webhook.io/requested";
 export const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const DOCKER_CONFIG_TYPE = "kubernetes.io/dockerconfigjson";
 
 export interface RegistryEntry extends TokenTimes {
   readonly password: string;
+  /** When a pod last asked for this registry (epoch ms), as far as the writer knew. */
+  readonly requestedAt?: number;
 }
 
 /** The Secret's content as plain data: registry host → login. */
@@ -77,6 +84,17 @@ export function readExpiries(metadata: V1ObjectMeta | undefined): Map<string, To
   return times;
 }
 
+/** When a pod last asked for each host, as the Secret records it (epoch ms; absent: never). */
+function readRequested(metadata: V1ObjectMeta | undefined): Map<string, number> {
+  const requested = asObject(parseJson(metadata?.annotations?.[ANNOTATION_REQUESTED] ?? "{}"));
+  const times = new Map<string, number>();
+  for (const [host, value] of Object.entries(requested)) {
+    const at = dateOr(value, undefined);
+    if (at) times.set(host, at.getTime());
+  }
+  return times;
+}
+
 export function readEntries(secret: V1Secret): Map<string, RegistryEntry> {
   const entries = new Map<string, RegistryEntry>();
   const raw = secret.data?.[DOCKER_CONFIG_KEY];
@@ -85,11 +103,16 @@ export function readEntries(secret: V1Secret): Map<string, RegistryEntry> {
   // ours, so the next write replaces it with a good one instead of failing every review.
   const config = asObject(parseJson(Buffer.from(raw, "base64").toString("utf8")));
   const times = readExpiries(secret.metadata);
+  const requested = readRequested(secret.metadata);
   for (const [host, login] of Object.entries(asObject(config.auths))) {
     const password = asObject(login).password;
-    if (typeof password === "string") {
-      entries.set(host, { password, ...(times.get(host) ?? { expiresAt: new Date(0) }) });
-    }
+    if (typeof password !== "string") continue;
+    const requestedAt = requested.get(host);
+    entries.set(host, {
+      password,
+      ...(times.get(host) ?? { expiresAt: new Date(0) }),
+      ...(requestedAt !== undefined ? { requestedAt } : {}),
+    });
   }
   return entries;
 }
@@ -107,6 +130,7 @@ export function buildSecret(
   const auths: NonNullable<DockerConfig["auths"]> = {};
   const expiries: Record<string, string> = {};
   const issued: Record<string, string> = {};
+  const asked: Record<string, string> = {};
   for (const [host, entry] of [...entries].sort(([a], [b]) => a.localeCompare(b))) {
     auths[host] = {
       username: "AWS",
@@ -115,6 +139,7 @@ export function buildSecret(
     };
     expiries[host] = entry.expiresAt.toISOString();
     if (entry.issuedAt) issued[host] = entry.issuedAt.toISOString();
+    if (entry.requestedAt !== undefined) asked[host] = new Date(entry.requestedAt).toISOString();
   }
   return {
     apiVersion: "v1",
@@ -123,6 +148,7 @@ export function buildSecret(
     metadata: managedSecretMetadata(namespace, name, existing, {
       [ANNOTATION_EXPIRIES]: JSON.stringify(expiries),
       [ANNOTATION_ISSUED]: JSON.stringify(issued),
+      [ANNOTATION_REQUESTED]: JSON.stringify(asked),
     }),
     data: { [DOCKER_CONFIG_KEY]: Buffer.from(JSON.stringify({ auths })).toString("base64") },
   };

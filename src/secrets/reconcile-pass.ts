@@ -11,13 +11,16 @@ import {
 import type { SecretMetadataView } from "../kube/pull-secret-watch.js";
 import type { SecretStore } from "../kube/secret-store.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { classifyImage, type EcrRegistry } from "../registry/ecr-registry.js";
+import type { AdmissionPolicy } from "../config/config.js";
+import { defaultRegistry } from "../policy/default-registry.js";
+import type { NamespaceMeta } from "../policy/namespace.js";
+import { boundHosts, recheckHosts, type DroppedEntry } from "../policy/secret-entries.js";
+import { registryOfHost } from "../registry/ecr-registry.js";
 import { withRetry, type Backoff, type RetryVerdict } from "../util/backoff.js";
 import type { EnsureFailure } from "./credential-ensurer.js";
 import {
   buildSecret,
   isManaged,
-  mergeEntries,
   readEntries,
   staleHosts,
   type Expiries,
@@ -28,33 +31,35 @@ export interface PassDeps {
   readonly store: SecretStore;
   readonly tokens: TokenSource;
   readonly view: SecretMetadataView;
-  readonly secretName: string;
+  /** The rules every entry is checked against on every write, and the bound on their number. */
+  readonly policy: AdmissionPolicy;
   readonly minTokenTtlMs: number;
   readonly metrics: Metrics;
   readonly now: () => number;
   readonly backoff: Backoff;
 }
 
-/** What a pass found or left: the Secret's entries (their times) after it. */
+/** What a pass found or left: the Secret's entries (their times) after it, and what it took out. */
 export interface PassResult {
   readonly status: "absent" | "fresh" | "refreshed";
   readonly expiries: Expiries;
+  /** Entries the rules no longer allow (or that are not ECR registries at all). */
+  readonly dropped: readonly DroppedEntry[];
+  /** Entries that made room: the Secret holds at most --max-registries. */
+  readonly evicted: readonly string[];
 }
 
 /** A failure with the reason the admission warning, the metric and the Event name. */
 export class EnsureError extends Error {
   constructor(
     readonly reason: EnsureFailure,
+    /** For the namespace's users (warnings, Events): names no IAM role. */
     message: string,
+    /** For the operator (logs, `refresh`): everything known. */
+    readonly detail: string = message,
   ) {
     super(message);
   }
-}
-
-/** Parses a host back into its registry (hosts the webhook did not write are left alone). */
-function registryOfHost(host: string): EcrRegistry | undefined {
-  const result = classifyImage(`${host}/x`);
-  return result.kind === "ecr" ? result.registry : undefined;
 }
 
 async function freshEntries(
@@ -66,7 +71,12 @@ async function freshEntries(
     hosts.map(async (host) => {
       const registry = registryOfHost(host);
       if (!registry) return;
-      const token = await tokens.get(registry.account, registry.region);
+      const token = await tokens.get(registry.account, registry.region).catch((error: unknown) => {
+        if (!(error instanceof TokenError)) throw error;
+        // The namespace's users learn the account and region; the IAM role stays in the logs.
+        const publicMessage = `no ECR token for account ${registry.account} in ${registry.region}: ${error.awsError}`;
+        throw new EnsureError("error", publicMessage, error.message);
+      });
       fresh.set(host, { password: token.password, expiresAt: token.expiresAt, issuedAt: token.issuedAt });
     }),
   );
@@ -85,28 +95,61 @@ async function write(deps: PassDeps, desired: V1Secret, existing: V1Secret | und
   }
 }
 
+/** What a pass is asked to do, for which namespace. */
+export interface PassRequest {
+  readonly namespace: NamespaceMeta;
+  /** Hosts that must be in the Secret, fresh, after the pass (a pod's registries, the default). */
+  readonly wanted: readonly string[];
+  /** When a pod last asked for each host, as this process saw it (epoch ms; 0 when never). */
+  readonly lastAsked: (host: string) => number;
+}
+
 /**
- * One read-decide-write pass: read the Secret, refresh whatever of `wanted` and of its own entries
- * is due, write it back optimistically. What was read or written is recorded in the view.
+ * One read-decide-write pass: read the Secret; check every entry against the rules as they are now;
+ * keep at most --max-registries (what was asked for least recently goes); refresh whatever is due;
+ * write it back optimistically. What was read or written is recorded in the view.
  */
-async function passOnce(deps: PassDeps, namespace: string, wanted: readonly string[]): Promise<PassResult> {
-  const existing = await deps.store.read(namespace, deps.secretName);
+async function passOnce(deps: PassDeps, request: PassRequest): Promise<PassResult> {
+  const { name: namespace } = request.namespace;
+  const secretName = deps.policy.secretName;
+  // What is asked for must pass the rules too (the default registry may be outside a namespace's).
+  const wanted = recheckHosts(request.wanted, request.namespace, deps.policy).kept;
+  const existing = await deps.store.read(namespace, secretName);
   deps.view.record(namespace, existing?.metadata);
-  if (!existing && wanted.length === 0) return { status: "absent", expiries: new Map() };
+  if (!existing && wanted.length === 0)
+    return { status: "absent", expiries: new Map(), dropped: [], evicted: [] };
   if (existing && !isManaged(existing)) {
     throw new EnsureError(
       "unmanaged_secret",
-      `Secret ${namespace}/${deps.secretName} exists and is not managed by ecr-webhook; it is left as is`,
+      `Secret ${namespace}/${secretName} exists and is not managed by ecr-webhook; it is left as is`,
     );
   }
   const entries = existing ? readEntries(existing) : new Map<string, RegistryEntry>();
-  const hosts = [...new Set([...wanted, ...entries.keys()])].filter((h) => registryOfHost(h));
+  const { kept, dropped } = recheckHosts(entries.keys(), request.namespace, deps.policy);
+  const asked = (host: string) => Math.max(request.lastAsked(host), entries.get(host)?.requestedAt ?? 0);
+  const own = defaultRegistry(deps.policy)?.host;
+  const protect = new Set([...wanted, ...(own && entries.has(own) ? [own] : [])]);
+  const { kept: hosts, evicted } = boundHosts(
+    [...wanted, ...kept],
+    protect,
+    asked,
+    deps.policy.maxRegistries,
+  );
   const stale = staleHosts(entries, hosts, deps.now(), deps.minTokenTtlMs);
-  if (stale.length === 0 && existing) return { status: "fresh", expiries: entries };
-  const merged = mergeEntries(entries, await freshEntries(deps.tokens, stale));
-  const written = await write(deps, buildSecret(namespace, deps.secretName, merged, existing), existing);
+  if (existing && stale.length === 0 && dropped.length === 0 && evicted.length === 0) {
+    return { status: "fresh", expiries: entries, dropped, evicted };
+  }
+  const fresh = await freshEntries(deps.tokens, stale);
+  const next = new Map(
+    hosts.map((host) => {
+      const entry = fresh.get(host) ?? entries.get(host)!;
+      const requestedAt = asked(host);
+      return [host, requestedAt > 0 ? { ...entry, requestedAt } : entry];
+    }),
+  );
+  const written = await write(deps, buildSecret(namespace, secretName, next, existing), existing);
   deps.view.record(namespace, written.metadata);
-  return { status: "refreshed", expiries: merged };
+  return { status: "refreshed", expiries: next, dropped, evicted };
 }
 
 /** Passes that lose a write race in a row before giving up (a rival writer, or a conflict storm). */
@@ -132,18 +175,14 @@ function asEnsureError(namespace: string, error: unknown): EnsureError {
 }
 
 /** The pass with its retries; every failure comes out as an EnsureError with a reason. */
-export async function reconcileSecret(
-  deps: PassDeps,
-  namespace: string,
-  wanted: readonly string[],
-): Promise<PassResult> {
+export async function reconcileSecret(deps: PassDeps, request: PassRequest): Promise<PassResult> {
   try {
-    return await withRetry(() => passOnce(deps, namespace, wanted), {
+    return await withRetry(() => passOnce(deps, request), {
       ...deps.backoff,
       verdict,
       immediate: MAX_CONFLICTS - 1,
     });
   } catch (error) {
-    throw asEnsureError(namespace, error);
+    throw asEnsureError(request.namespace.name, error);
   }
 }

@@ -10,12 +10,15 @@ import { keyedQueue } from "../util/keyed-queue.js";
 import { backgroundRetries, DEFAULT_RETRY, type BackgroundRetrySettings } from "./background-retry.js";
 import type { CredentialEnsurer, EnsureFailure, EnsureResult } from "./credential-ensurer.js";
 import { isManaged, readExpiries, staleHosts, type Expiries } from "./pull-secret.js";
-import { EnsureError, reconcileSecret, type PassResult } from "./reconcile-pass.js";
+import { EnsureError, reconcileSecret, type PassRequest, type PassResult } from "./reconcile-pass.js";
+import type { AdmissionPolicy } from "../config/config.js";
+import type { NamespaceMeta } from "../policy/namespace.js";
 
 export interface EnsurerDeps {
   readonly store: SecretStore;
   readonly tokens: TokenSource;
-  readonly secretName: string;
+  /** The Secret's name, the allow-lists every entry is re-checked against, --max-registries. */
+  readonly policy: AdmissionPolicy;
   readonly minTokenTtlMs: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -35,7 +38,7 @@ export interface SecretEnsurer extends CredentialEnsurer {
    * Rotation: reads the Secret afresh and refreshes every entry due in it, adding `wanted` hosts
    * (the default registry) when given; without them an absent Secret is left absent.
    */
-  refresh(namespace: string, wanted?: readonly string[]): Promise<RefreshOutcome>;
+  refresh(namespace: NamespaceMeta, wanted?: readonly string[]): Promise<RefreshOutcome>;
   /** Drops what this process holds for a namespace (it was disabled or deleted). */
   forget(namespace: string): void;
   /** Cancels background retries (shutdown). */
@@ -43,8 +46,15 @@ export interface SecretEnsurer extends CredentialEnsurer {
 }
 
 export type RefreshOutcome =
-  | { status: PassResult["status"]; expiries: Expiries }
-  | { status: "failed"; reason: EnsureFailure; message: string };
+  | PassResult
+  | {
+      status: "failed";
+      reason: EnsureFailure;
+      /** For the namespace's users (Events). */
+      message: string;
+      /** For the operator (logs, the refresh summary). */
+      detail: string;
+    };
 
 /** How long a namespace that cannot be served is answered from memory, to avoid request storms. */
 const BLOCK_MS: Record<EnsureFailure, number> = {
@@ -75,6 +85,37 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
   const blocked = new Map<string, { until: number; reason: EnsureFailure; message: string }>();
   const queue = keyedQueue();
   const passDeps = { ...deps, view, now, backoff: deps.backoff ?? DEFAULT_BACKOFF };
+  // When a pod last asked for each host, per namespace: the warm path counts too.
+  const asked = new Map<string, Map<string, number>>();
+  const noteAsked = (namespace: string, hosts: readonly string[]) => {
+    let hostsAsked = asked.get(namespace);
+    if (!hostsAsked) asked.set(namespace, (hostsAsked = new Map<string, number>()));
+    const at = now();
+    for (const host of hosts) hostsAsked.set(host, at);
+  };
+  const request = (namespace: NamespaceMeta, wanted: readonly string[]): PassRequest => ({
+    namespace,
+    wanted,
+    lastAsked: (host) => asked.get(namespace.name)?.get(host) ?? 0,
+  });
+
+  /** What a pass took out of the Secret is told to the namespace's users and to the operator. */
+  const report = (namespace: string, result: PassResult) => {
+    if (result.dropped.length > 0) {
+      const message = `removed from the pull Secret: ${result.dropped.map((d) => `${d.host} (${d.why})`).join("; ")}`;
+      deps.events?.pullSecretEvent(namespace, { type: "Warning", reason: "PullSecretEntryDropped", message });
+      deps.logger.warn(
+        { namespace, dropped: result.dropped },
+        "pull Secret entries no longer allowed were dropped",
+      );
+    }
+    if (result.evicted.length > 0) {
+      const message = `the pull Secret holds at most ${deps.policy.maxRegistries} registries; removed the ones asked for least recently: ${result.evicted.join(", ")}`;
+      deps.events?.pullSecretEvent(namespace, { type: "Warning", reason: "PullSecretEntryEvicted", message });
+      deps.logger.warn({ namespace, evicted: result.evicted }, "pull Secret full: entries evicted");
+    }
+    return result;
+  };
   // Someone changed the Secret (deleted an unmanaged one, say): what was blocked is worth a new look.
   view.onChange((namespace) => blocked.delete(namespace));
 
@@ -84,22 +125,27 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
     return staleHosts(expiriesOf(metadata), hosts, now(), deps.minTokenTtlMs).length === 0;
   };
 
-  const fail = (namespace: string, error: unknown): EnsureResult & { ok: false } => {
+  const fail = (namespace: string, error: unknown) => {
     const reason = error instanceof EnsureError ? error.reason : "error";
     const message = (error as Error).message;
+    const detail = error instanceof EnsureError ? error.detail : message;
     if (BLOCK_MS[reason] > 0) blocked.set(namespace, { until: now() + BLOCK_MS[reason], reason, message });
     if (reason === "unmanaged_secret") {
       deps.events?.pullSecretEvent(namespace, { type: "Warning", reason: "UnmanagedPullSecret", message });
     }
-    deps.logger.warn({ namespace, reason, message }, "pull Secret not ensured");
-    return { ok: false, reason, message };
+    deps.logger.warn({ namespace, reason, message: detail }, "pull Secret not ensured");
+    return { ok: false as const, reason, message, detail };
   };
 
-  const retries = backgroundRetries(deps.retry ?? DEFAULT_RETRY, deps.logger, (namespace, hosts) =>
-    ensureHosts(namespace, hosts, true),
-  );
+  // Retries are keyed by name; the namespace's rules are those of the review that failed.
+  const retried = new Map<string, NamespaceMeta>();
+  const retries = backgroundRetries(deps.retry ?? DEFAULT_RETRY, deps.logger, async (name, hosts) => {
+    const meta = retried.get(name);
+    if (meta) await ensureHosts(meta, hosts, true);
+  });
 
-  async function ensureHosts(namespace: string, hosts: readonly string[], background = false) {
+  async function ensureHosts(meta: NamespaceMeta, hosts: readonly string[], background = false) {
+    const namespace = meta.name;
     const block = blocked.get(namespace);
     if (block && block.until > now()) {
       retries.cancel(namespace);
@@ -110,13 +156,15 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
       return await queue.run(namespace, async (): Promise<EnsureResult> => {
         if (!satisfied(namespace, hosts)) {
           try {
-            await reconcileSecret(passDeps, namespace, hosts);
+            report(namespace, await reconcileSecret(passDeps, request(meta, hosts)));
             blocked.delete(namespace);
           } catch (error) {
-            const failed = fail(namespace, error);
-            if (failed.reason === "error") retries.schedule(namespace, hosts);
-            else retries.cancel(namespace);
-            return failed;
+            const { ok, reason, message } = fail(namespace, error);
+            if (reason === "error") {
+              retried.set(namespace, meta);
+              retries.schedule(namespace, hosts);
+            } else retries.cancel(namespace);
+            return { ok, reason, message };
           }
         }
         retries.settle(namespace, hosts);
@@ -130,27 +178,30 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
   return {
     ensure(namespace, registries) {
       const hosts = registries.map((r) => r.host);
+      noteAsked(namespace.name, hosts);
       // The warm path: answered at once, no promise (a pending retry is settled on the way).
-      if (satisfied(namespace, hosts)) {
-        retries.settle(namespace, hosts);
+      if (satisfied(namespace.name, hosts)) {
+        retries.settle(namespace.name, hosts);
         return OK;
       }
       return ensureHosts(namespace, hosts);
     },
 
     refresh(namespace, wanted = []) {
-      return queue.run(namespace, async (): Promise<RefreshOutcome> => {
+      return queue.run(namespace.name, async (): Promise<RefreshOutcome> => {
         try {
-          return await reconcileSecret(passDeps, namespace, wanted);
+          return report(namespace.name, await reconcileSecret(passDeps, request(namespace, wanted)));
         } catch (error) {
-          const failed = fail(namespace, error);
-          return { status: "failed", reason: failed.reason, message: failed.message };
+          const { reason, message, detail } = fail(namespace.name, error);
+          return { status: "failed", reason, message, detail };
         }
       });
     },
 
     forget(namespace) {
       blocked.delete(namespace);
+      asked.delete(namespace);
+      retried.delete(namespace);
       retries.cancel(namespace);
     },
 

@@ -33,6 +33,16 @@ describe("decide: which requests are mutated", () => {
   }[] = [
     { name: "pod in an enabled namespace", request: podRequest(), expected: [EAST] },
     {
+      name: "namespace labelled ecr-webhook.io/exclude, opted in or not",
+      request: podRequest(),
+      namespace: {
+        name: "renamed-home",
+        labels: { "ecr-webhook.io/inject": "enabled", "ecr-webhook.io/exclude": "true" },
+        annotations: {},
+      },
+      expected: "skip",
+    },
+    {
       name: "namespace without the label",
       request: podRequest(),
       namespace: { name: "team-a", labels: {}, annotations: {} },
@@ -228,6 +238,25 @@ describe("decide: pod annotations and allow-lists", () => {
     expect(hosts(decision)).toEqual(c.expected);
     if (c.warning) expect(decision.warnings.join("\n")).toMatch(c.warning);
     else expect(decision.warnings).toEqual([]);
+  });
+});
+
+describe("decide: a pod asking for more registries than the Secret holds", () => {
+  it("gets the first --max-registries and a warning naming the rest", () => {
+    const images = ["111111111111", "222222222222", "333333333333"].map(
+      (account) => `${account}.dkr.ecr.us-east-1.amazonaws.com/app:1`,
+    );
+    const request = podRequest((r: any) => {
+      r.request.object.spec.containers = images.map((image, i) => ({ name: `c${i}`, image }));
+    });
+    const decision = decide(request, enabledNamespace(), testConfig(["--max-registries=2"]));
+    expect(hosts(decision)).toEqual([
+      "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+      "222222222222.dkr.ecr.us-east-1.amazonaws.com",
+    ]);
+    expect(decision.warnings).toEqual([
+      "ecr-webhook: the pull Secret holds at most 2 registries (--max-registries); no credentials for 333333333333.dkr.ecr.us-east-1.amazonaws.com",
+    ]);
   });
 });
 

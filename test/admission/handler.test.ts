@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CredentialEnsurer, EnsureResult } from "../../src/secrets/credential-ensurer.js";
 import { createReviewHandler } from "../../src/admission/handler.js";
-import { inMemoryNamespaces } from "../../src/policy/namespace.js";
+import { inMemoryNamespaces, type NamespaceMeta } from "../../src/policy/namespace.js";
 import { decodeReview } from "../../src/admission/review.js";
 import { silentLogger } from "../../src/log/logger.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
@@ -12,8 +12,8 @@ import { enabledNamespace, loadReview, testConfig, type AdmissionFixture } from 
 function fakeEnsurer(answer: () => Promise<EnsureResult>) {
   const calls: { namespace: string; hosts: string[] }[] = [];
   const ensurer: CredentialEnsurer = {
-    ensure(namespace: string, registries: readonly EcrRegistry[]) {
-      calls.push({ namespace, hosts: registries.map((r) => r.host) });
+    ensure(namespace: NamespaceMeta, registries: readonly EcrRegistry[]) {
+      calls.push({ namespace: namespace.name, hosts: registries.map((r) => r.host) });
       return answer();
     },
   };

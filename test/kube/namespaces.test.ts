@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 describe("enabledNamespaceLister", () => {
-  it("reads the label-selected list in pages and keeps every enabled, live, not excluded name", async () => {
+  it("reads the label-selected list in pages and keeps every enabled, live, not excluded namespace", async () => {
     kube = await startKubeApi();
     const total = 2 * LIST_PAGE_SIZE + 7;
     const names = Array.from({ length: total }, (_, i) => `team-${String(i).padStart(4, "0")}`);
@@ -22,7 +22,7 @@ describe("enabledNamespaceLister", () => {
     kube.terminateNamespace("leaving");
 
     const list = enabledNamespaceLister(kube.kubeConfig(), testConfig(["--exclude-namespaces=excluded"]));
-    expect((await list()).sort()).toEqual(names);
+    expect((await list()).map((ns) => ns.name).sort()).toEqual(names);
 
     const lists = kube.requests.filter((r) => r.verb === "list" && r.resource === "namespaces");
     expect(lists).toHaveLength(3);
