@@ -88,6 +88,10 @@ const KUSTOMIZATIONS: [dir: string, kind: string, unlisted: string[]][] = [
   ["webhook-config/base", "Kustomization", []],
   ["webhook-config/components/cert-manager", "Component", []],
   ["webhook-config/overlays/cert-manager", "Kustomization", []],
+  ["webhook-config/components/admission-policy", "Component", []],
+  ["webhook-config/overlays/admission-policy", "Kustomization", []],
+  ["webhook-config/components/metrics-network-policy", "Component", []],
+  ["webhook-config/overlays/network-policy", "Kustomization", []],
   ["certs-job", "Kustomization", []],
 ];
 
@@ -132,6 +136,18 @@ const EXPECTED: [dir: string, objects: string[]][] = [
       "Issuer/ecr-webhook/ecr-webhook-ca",
       "Certificate/ecr-webhook/ecr-webhook-tls",
     ],
+  ],
+  [
+    "webhook-config/overlays/admission-policy",
+    [
+      ...WEBHOOK_CONFIG_OBJECTS,
+      "ValidatingAdmissionPolicy/ecr-webhook-fence",
+      "ValidatingAdmissionPolicyBinding/ecr-webhook-fence",
+    ],
+  ],
+  [
+    "webhook-config/overlays/network-policy",
+    [...WEBHOOK_CONFIG_OBJECTS, "NetworkPolicy/ecr-webhook/ecr-webhook"],
   ],
 ];
 const key = (o: K8sObject): string =>
@@ -715,6 +731,16 @@ const WEBHOOK_CHECKS: [property: string, check: (webhook: any) => void][] = [
       );
       expect(notIn).toHaveLength(1);
       expect(notIn[0].values).toEqual(expect.arrayContaining(["kube-system", namespace().metadata.name]));
+    },
+  ],
+  [
+    "never sees the webhook's own namespace by its label either, which survives a rename",
+    (w) => {
+      expect(w.namespaceSelector.matchExpressions).toContainEqual({
+        key: "ecr-webhook.io/exclude",
+        operator: "DoesNotExist",
+      });
+      expect(namespace().metadata.labels["ecr-webhook.io/exclude"]).toBe("true");
     },
   ],
 ];

@@ -5,8 +5,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { manifests } from "./install.js";
 
+/** User-Agent of requests a test makes as the webhook on purpose to see them refused. */
+export const PROBE_AGENT = "ecr-webhook-e2e-probe";
+
 interface AuditEvent {
   stage?: string;
+  userAgent?: string;
   requestReceivedTimestamp?: string;
   verb?: string;
   user?: { username?: string };
@@ -82,7 +86,8 @@ export function rbacReport(
     .split("\n")
     .filter(Boolean)
     .map((line) => JSON.parse(line) as AuditEvent)
-    .filter((e) => e.stage === "ResponseComplete" && e.objectRef && !e.objectRef.subresource);
+    .filter((e) => e.stage === "ResponseComplete" && e.objectRef && !e.objectRef.subresource)
+    .filter((e) => !e.userAgent?.startsWith(PROBE_AGENT));
   const used = (g: Grant) =>
     events.some(
       (e) =>
