@@ -18,8 +18,10 @@ export async function runServe(argv: string[]): Promise<number> {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
-  logger.info({ signal }, "shutting down: finishing in-flight reviews");
-  await webhook.close();
+  // SIGTERM is a pod being replaced: keep serving until the endpoints have let go. SIGINT is a person.
+  const drainMs = signal === "SIGTERM" ? config.shutdownDelayMs : 0;
+  logger.info({ signal, drainMs }, "shutting down: not ready, serving until endpoints let go, then draining");
+  await webhook.close({ drainMs });
   logger.info("stopped");
   return 0;
 }

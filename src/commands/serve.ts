@@ -44,8 +44,11 @@ export interface RunningWebhook {
   readonly metrics: Metrics;
   /** Whether this replica currently runs rotation and the reconciler. */
   isLeader(): boolean;
-  /** Graceful: stop accepting, answer what is in flight, hand back the Lease, stop background work. */
-  close(options?: { releaseLease?: boolean }): Promise<void>;
+  /**
+   * Graceful: not ready at once and the Lease handed back; `drainMs` more of serving, every answer
+   * with `Connection: close`; then stop accepting, answer what is in flight, stop background work.
+   */
+  close(options?: { releaseLease?: boolean; drainMs?: number }): Promise<void>;
 }
 
 interface Cluster {
@@ -95,7 +98,14 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     const ok = !closing && certificate.ok && namespaceCache !== "not synced";
     return { ok, checks: { certificate: certificate.detail, namespaceCache, shuttingDown: String(closing) } };
   };
-  const app = createApp({ handle, deadlineMs: config.admissionDeadlineMs, logger, metrics, readiness });
+  const app = createApp({
+    handle,
+    deadlineMs: config.admissionDeadlineMs,
+    logger,
+    metrics,
+    readiness,
+    draining: () => closing,
+  });
   const server = await listenHttps(app, tls.pair, { port: config.port, host: options.host, logger });
   serverRef.current = server;
   tls.watcher?.start(options.certPollIntervalMs ?? 10_000);
@@ -113,11 +123,14 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     caBundlePath: tls.caBundlePath,
     metrics,
     isLeader: () => controller?.isLeader() ?? false,
-    async close({ releaseLease = true } = {}) {
+    async close({ releaseLease = true, drainMs = 0 } = {}) {
       closing = true;
+      // The Lease is handed back at once, so that a new leader's first cycle does not wait out the drain.
+      const leadership = controllerStarting.then((c) => c?.stop({ release: releaseLease }));
+      // Endpoints stop sending here a moment after /readyz fails; until then every review is answered.
+      if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
       tls.watcher?.stop();
-      // The Lease is handed back at once while in-flight reviews drain.
-      await Promise.all([server.close(), controllerStarting.then((c) => c?.stop({ release: releaseLease }))]);
+      await Promise.all([server.close(), leadership]);
       await metricsServer.close();
       cluster?.credentials?.ensurer.close();
       await Promise.all([cluster?.cache.stop(), cluster?.secrets?.stop()]);

@@ -41,6 +41,7 @@ export interface Config extends AdmissionPolicy, WebhookObjects {
   readonly tlsKeyFile?: string;
   readonly caBundleOut?: string;
   readonly admissionDeadlineMs: number;
+  readonly shutdownDelayMs: number;
   readonly minTokenTtlMs: number;
   readonly awsCallTimeoutMs: number;
   readonly accountRoles: ReadonlyMap<string, AccountRole>;
@@ -130,6 +131,7 @@ function buildConfig(raw: Raw, env: NodeJS.ProcessEnv, command: CommandName): Co
       ]),
     ],
     admissionDeadlineMs: read.duration("admission-deadline", 100, 29_000),
+    shutdownDelayMs: read.duration("shutdown-delay", 0, 60_000),
     minTokenTtlMs: read.duration("min-token-ttl", 60_000, 11 * 3_600_000),
     awsCallTimeoutMs: read.duration("aws-call-timeout", 100, 120_000),
     accountRoles: parseAccountRoles(read.repeated("account-role")),

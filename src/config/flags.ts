@@ -112,6 +112,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "Longest a pod review waits for its Secret before it is admitted with a warning; keep it below the webhook's timeoutSeconds.",
   },
   {
+    name: "shutdown-delay",
+    kind: "duration",
+    default: "10s",
+    commands: ["serve"],
+    help: "After SIGTERM: /readyz fails at once, and the webhook keeps serving this long (every answer with Connection: close) while endpoints stop sending to it; then it drains and exits.",
+  },
+  {
     name: "min-token-ttl",
     kind: "duration",
     default: "6h",

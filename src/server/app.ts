@@ -22,6 +22,11 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
+  /**
+   * True while shutting down: every response then carries `Connection: close`, so each client
+   * retires its connection after a complete answer instead of having it cut under a request.
+   */
+  readonly draining?: () => boolean;
 }
 
 function sendError(res: Response, status: number, message: string): void {
@@ -37,6 +42,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable("x-powered-by");
   app.disable("etag");
   app.set("query parser", "simple");
+  app.use((_req, res, next) => {
+    if (deps.draining?.()) res.set("Connection", "close");
+    next();
+  });
 
   app.get("/healthz", (_req, res) => {
     res.type("text/plain").send("ok");

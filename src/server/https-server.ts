@@ -19,7 +19,11 @@ export interface WebhookServer {
   readonly port: number;
   /** Swaps the serving certificate for new connections; established ones keep theirs. */
   setCertificate(pair: Pick<LoadedPair, "cert" | "key">): void;
-  /** Stops accepting, lets in-flight requests finish (up to graceMs), then closes idle sockets. */
+  /**
+   * Stops accepting, closes the connections that are idle now (during the drain before it, every
+   * response carried `Connection: close`, so no client is about to reuse them), lets in-flight
+   * requests finish (up to graceMs), then exits.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -65,14 +69,13 @@ export async function listenHttps(
 
 async function closeGracefully(server: Server, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Idle keep-alive sockets would hold close() open until their timeout; busy ones finish first.
+  // Idle keep-alive sockets would hold close() open until their timeout. Busy ones are not swept:
+  // their responses carry `Connection: close` and end them once answered.
   server.closeIdleConnections();
-  const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
   const force = setTimeout(() => server.closeAllConnections(), graceMs);
   try {
     await closed;
   } finally {
-    clearInterval(idleSweep);
     clearTimeout(force);
   }
 }

@@ -200,6 +200,7 @@ describe("SIGTERM under load (the CLI in a child process)", () => {
           "--admission-deadline=8s",
           "--leader-elect=false",
           "--rotation-interval=1h",
+          "--shutdown-delay=1s",
           "--log-level=info",
         ],
         env,
@@ -232,7 +233,7 @@ describe("SIGTERM under load (the CLI in a child process)", () => {
     // And a stream of warm reviews on new connections, until the server stops accepting.
     const stream: { status?: number; error?: string }[] = [];
     const streamer = async () => {
-      for (let i = 0; i < 500; i++) {
+      for (let i = 0; i < 20_000; i++) {
         try {
           stream.push({ status: (await send("warm")).status });
         } catch (error) {
@@ -268,7 +269,7 @@ describe("SIGTERM under load (the CLI in a child process)", () => {
     ]);
     expect(exit).toEqual({ code: 0, signal: null });
     const messages = jsonLines(cli.stdout).map((l) => l.msg);
-    expect(messages).toContain("shutting down: finishing in-flight reviews");
+    expect(messages).toContain("shutting down: not ready, serving until endpoints let go, then draining");
     expect(messages.at(-1)).toBe("stopped");
     expect(leaked([...cli.stdout, ...cli.stderr], aws)).toEqual([]);
   });
