@@ -4,6 +4,8 @@ import type { Config } from "../config/config.js";
 import { formatDuration } from "../config/duration.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { TokenSource } from "../ecr/token-source.js";
+import { isDue, TOKEN_LIFETIME_MS } from "../ecr/token-freshness.js";
+import type { NamespaceMeta } from "../policy/namespace.js";
 import { enabledNamespaceLister } from "../kube/namespaces.js";
 import { kubeSecretStore } from "../kube/secret-store.js";
 import { classifyImage } from "../registry/ecr-registry.js";
@@ -11,8 +13,6 @@ import { isManaged, readEntries } from "../secrets/pull-secret.js";
 import type { CheckResult } from "./doctor-checks.js";
 
 const HOUR_MS = 3_600_000;
-/** ECR tokens live 12 hours; an entry's age is derived from its expiry, as rotation does. */
-const TOKEN_LIFETIME_MS = 12 * HOUR_MS;
 const SHOWN = 10;
 const hours = (ms: number) => `${(ms / HOUR_MS).toFixed(1)}h`;
 
@@ -24,8 +24,9 @@ export interface Registry {
 export async function checkNamespaces(
   kc: KubeConfig,
   config: Config,
-): Promise<{ result: CheckResult; namespaces: string[] }> {
-  const namespaces = (await enabledNamespaceLister(kc, config)()).map((ns) => ns.name);
+): Promise<{ result: CheckResult; namespaces: string[]; metas: NamespaceMeta[] }> {
+  const metas = await enabledNamespaceLister(kc, config)();
+  const namespaces = metas.map((ns) => ns.name);
   const { key, value } = config.namespaceLabel;
   const shown =
     namespaces.slice(0, SHOWN).join(", ") +
@@ -34,7 +35,7 @@ export async function checkNamespaces(
     namespaces.length === 0
       ? `0 enabled namespaces (opt one in: kubectl label namespace <name> ${key}=${value})`
       : `${namespaces.length} enabled namespace${namespaces.length === 1 ? "" : "s"}: ${shown}`;
-  return { result: { ok: true, line }, namespaces };
+  return { result: { ok: true, line }, namespaces, metas };
 }
 
 /**
@@ -51,7 +52,7 @@ export async function checkTokens(
   const results: CheckResult[] = [];
   const registries = new Map<string, Registry>();
   let withSecret = 0;
-  let earliest = Infinity;
+  let oldestIssue = Infinity;
   const secrets = await mapLimit(namespaces, config.rotationConcurrency, async (namespace) => {
     try {
       return { namespace, secret: await store.read(namespace, config.secretName) };
@@ -81,8 +82,12 @@ export async function checkTokens(
     const expiring: string[] = [];
     for (const [host, entry] of readEntries(secret)) {
       const left = entry.expiresAt.getTime() - now;
-      earliest = Math.min(earliest, entry.expiresAt.getTime());
-      if (left < config.minTokenTtlMs)
+      oldestIssue = Math.min(
+        oldestIssue,
+        entry.issuedAt?.getTime() ?? entry.expiresAt.getTime() - TOKEN_LIFETIME_MS,
+      );
+      // Rotation's own rule: due --min-token-ttl before expiry, or halfway through a shorter life.
+      if (isDue(entry, now, config.minTokenTtlMs))
         expiring.push(`${host} ${left <= 0 ? "expired" : `in ${hours(left)}`}`);
       const image = classifyImage(`${host}/doctor`);
       if (image.kind === "ecr")
@@ -96,8 +101,8 @@ export async function checkTokens(
       });
     }
   }
-  const oldest = Number.isFinite(earliest)
-    ? `; oldest token ${hours(Math.max(0, now - (earliest - TOKEN_LIFETIME_MS)))} old`
+  const oldest = Number.isFinite(oldestIssue)
+    ? `; oldest token ${hours(Math.max(0, now - oldestIssue))} old`
     : "";
   results.unshift({
     ok: true,

@@ -7,6 +7,7 @@ import { createLogger } from "../log/logger.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { checkApiServer, checkRegistration, type CheckResult } from "./doctor-checks.js";
 import { checkLeader } from "./doctor-leader.js";
+import { checkUnreviewedPods } from "./doctor-pods.js";
 import { checkRbac } from "./doctor-rbac.js";
 import { checkEcr, checkNamespaces, checkTokens, type Registry } from "./doctor-tokens.js";
 
@@ -51,6 +52,11 @@ async function clusterChecks(
   report(enabled.result);
   const tokens = await checkTokens(kc, config, enabled.namespaces, Date.now());
   report(tokens.results);
+  report(
+    await guarded("Listing pods of enabled namespaces", ADMIN_FIX, () =>
+      checkUnreviewedPods(kc, config, enabled.metas),
+    ),
+  );
   return tokens.registries;
 }
 

@@ -99,6 +99,7 @@ describe("ecr-webhook doctor", () => {
       ),
       "✓ 2 enabled namespaces: team-a, team-b",
       expect.stringMatching(/^✓ pull Secrets: 2 of 2 enabled namespaces have one; oldest token 3\.0h old$/),
+      "✓ pods: every pod in an enabled namespace that needs ECR has the reference",
       expect.stringMatching(
         /^✓ ECR: token for us-east-1 obtained as the default AWS credentials, valid until \S+$/,
       ),
@@ -213,6 +214,25 @@ describe("ecr-webhook doctor", () => {
     expect(failed((await doctor()).lines)).toEqual([
       expect.stringMatching(/^✗ no leader Lease ecr-webhook\/ecr-webhook-leader: no replica has ever led/),
     ]);
+  });
+
+  it("pods a fail-open admitted without the reference: ✗ naming them, with what to do", async () => {
+    kube.put("serviceaccounts", "team-a", { metadata: { name: "default" } });
+    const pod = (name: string, image: string, extra: object = {}) =>
+      kube.put("pods", "team-a", {
+        metadata: { name },
+        spec: { containers: [{ name: "c", image }], ...extra },
+      });
+    pod("missed", `${EAST}/app:1`);
+    pod("served", `${EAST}/app:1`, { imagePullSecrets: [{ name: "ecr-pull-secret" }] });
+    pod("public", "docker.io/library/busybox:1");
+    const { code, lines } = await doctor();
+    expect(failed(lines)).toEqual([
+      expect.stringMatching(
+        /^✗ 1 pod in enabled namespaces need ECR but have no ecr-pull-secret reference: team-a\/missed — fix: they were admitted while the webhook was unreachable/,
+      ),
+    ]);
+    expect(code).toBe(1);
   });
 
   it("ECR failing: ✗ per region, naming the credentials to fix", async () => {

@@ -581,6 +581,40 @@ describe("events and leases", () => {
 });
 
 describe("as the real server and the shipped RBAC", () => {
+  it("admits pods through the ServiceAccount plugin: its pull secrets copied in when the pod names none", async () => {
+    api.put("serviceaccounts", "team-a", {
+      metadata: { name: "default" },
+      imagePullSecrets: [{ name: "ecr-pull-secret" }],
+    });
+    const bare = await core.createNamespacedPod({
+      namespace: "team-a",
+      body: { metadata: { name: "bare" }, spec: { containers: [{ name: "c", image: "x" }] } },
+    });
+    expect(bare.spec?.imagePullSecrets).toEqual([{ name: "ecr-pull-secret" }]);
+    expect(bare.spec?.serviceAccountName).toBe("default");
+    const own = await core.createNamespacedPod({
+      namespace: "team-a",
+      body: {
+        metadata: { name: "own" },
+        spec: { containers: [{ name: "c", image: "x" }], imagePullSecrets: [{ name: "mine" }] },
+      },
+    });
+    expect(own.spec?.imagePullSecrets).toEqual([{ name: "mine" }]);
+    const missing = await failureOf(
+      core.createNamespacedPod({
+        namespace: "team-a",
+        body: {
+          metadata: { name: "lost" },
+          spec: { serviceAccountName: "nobody", containers: [{ name: "c", image: "x" }] },
+        },
+      }),
+    );
+    expect(missing.code).toBe(403);
+    expect(missing.status.message).toBe(
+      'pods "lost" is forbidden: error looking up service account team-a/nobody: serviceaccount "nobody" not found',
+    );
+  });
+
   it("labels every namespace with its own name", async () => {
     await core.createNamespace({
       body: { metadata: { name: "named", labels: { "kubernetes.io/metadata.name": "x" } } },

@@ -37,7 +37,7 @@ export interface ClusterOptions {
 }
 
 const NAMESPACES: GroupResource = { group: "", resource: "namespaces" };
-const NAMESPACED: ResourcePlural[] = ["secrets", "serviceaccounts", "events", "leases"];
+const NAMESPACED: ResourcePlural[] = ["secrets", "serviceaccounts", "pods", "events", "leases"];
 const IMMORTAL = new Set(["default", "kube-system", "kube-public"]);
 const ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789";
 const STILL_DELETING =
@@ -108,6 +108,30 @@ export class Cluster {
     }
   }
 
+  /**
+   * The ServiceAccount admission plugin: a pod runs as a ServiceAccount that must exist ("default"
+   * when it names none), and one that names no pull secrets of its own gets the ServiceAccount's.
+   */
+  private admitServiceAccount(namespace: string, pod: KubeObject): void {
+    const spec = (pod.spec ?? {}) as { serviceAccountName?: string; imagePullSecrets?: unknown[] };
+    const name = spec.serviceAccountName || "default";
+    const sa = this.store.get("serviceaccounts", namespace, name);
+    if (!sa) {
+      throw forbidden(
+        { group: "", resource: "pods" },
+        pod.metadata?.name ?? "",
+        `error looking up service account ${namespace}/${name}: serviceaccount "${name}" not found`,
+      );
+    }
+    const own = (sa as { imagePullSecrets?: unknown[] }).imagePullSecrets ?? [];
+    const copy = (spec.imagePullSecrets ?? []).length === 0 && own.length > 0;
+    pod.spec = {
+      ...spec,
+      serviceAccountName: name,
+      ...(copy ? { imagePullSecrets: structuredClone(own) } : {}),
+    };
+  }
+
   /** The body's namespace and name must agree with the URL. */
   private checkIdentity(
     def: ResourceDef,
@@ -136,6 +160,7 @@ export class Cluster {
     this.admitCreate(def, namespace, meta.name ?? "");
     if (!meta.name && meta.generateName) meta.name = this.generateName(def, namespace, meta.generateName);
     const obj: KubeObject = { ...structuredClone(body), metadata: meta };
+    if (def.plural === "pods") this.admitServiceAccount(namespace!, obj);
     prepareForCreate(def, obj);
     validate(def, obj);
     const name = meta.name!;

@@ -71,6 +71,17 @@ export const RESOURCES: readonly ResourceDef[] = [
     fields: metaFields,
   },
   {
+    // Created by tests (admission runs: the ServiceAccount plugin); listed by doctor.
+    ...core,
+    plural: "pods",
+    kind: "Pod",
+    namespaced: true,
+    verbs: verbs("get", "list", "create", "delete"),
+    forbidden: verbs(),
+    nameFormat: "subdomain",
+    fields: metaFields,
+  },
+  {
     ...core,
     plural: "events",
     kind: "Event",

@@ -6,6 +6,7 @@ export type ResourcePlural =
   | "namespaces"
   | "secrets"
   | "serviceaccounts"
+  | "pods"
   | "events"
   | "leases"
   | "mutatingwebhookconfigurations"
