@@ -117,6 +117,9 @@ export async function startServe(options: {
       `--tls-cert-file=${options.tls.certFile}`,
       `--tls-key-file=${options.tls.keyFile}`,
       "--log-level=debug",
+      // Nothing balances over these processes (but in the rollout file, which sets its own): a test's
+      // SIGTERM need not wait out endpoints.
+      "--shutdown-delay=200ms",
       ...(options.args ?? []),
     ],
     { env: processEnv(options.kubeconfig, options.aws, options.env), stdio: ["ignore", "pipe", "pipe"] },
