@@ -12,7 +12,7 @@ import { spawnTs } from "../support/child-node.js";
 import { freePort } from "../support/free-port.js";
 import { startBalancer, type Balancer } from "./support/balancer.js";
 import { ENABLED } from "./support/cluster.js";
-import { ADMIN_TOKEN, loadState, type ControlPlaneState } from "./support/control-plane.js";
+import { ADMIN_TOKEN, loadState, type ControlPlaneState } from "../support/control-plane/control-plane.js";
 import { environment } from "./support/environment.js";
 import { registerWebhook, waitUntilCalled } from "./support/install.js";
 import { describeE2e, REGISTRY, SECRET, useSuite, type Suite } from "./support/suite.js";

@@ -4,12 +4,22 @@
  * kustomizations use), and a Dockerfile split into stages and instructions.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 
-/** The repository root; every path below is relative to it, with forward slashes. */
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/**
+ * The repository root; every path below is relative to it, with forward slashes. Found upwards, so
+ * that the benchmark's compiled copy under dist-bench/ reads the same manifests.
+ */
+export const ROOT = ((): string => {
+  let dir = fileURLToPath(new URL(".", import.meta.url));
+  while (!existsSync(join(dir, "webhook-config", "kustomization.yaml"))) {
+    if (dirname(dir) === dir) throw new Error("no webhook-config/ above test/manifests");
+    dir = dirname(dir);
+  }
+  return dir;
+})();
 
 /** A Kubernetes object as parsed, deliberately untyped: tests look into it field by field. */
 export type K8sObject = Record<string, any> & {

@@ -18,7 +18,7 @@ import {
   type KubernetesObject,
   type V1Namespace,
 } from "@kubernetes/client-node";
-import { restartApiServer, TENANT_TOKEN, TENANT_USER } from "./control-plane.js";
+import { restartApiServer, TENANT_TOKEN, TENANT_USER } from "../../support/control-plane/control-plane.js";
 import { environment } from "./environment.js";
 import { waitFor } from "./wait.js";
 import { writeFileSync } from "node:fs";

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
-import { loadState, startControlPlane, stopControlPlane } from "./control-plane.js";
+import { loadState, startControlPlane, stopControlPlane } from "../../support/control-plane/control-plane.js";
 import { rbacReport } from "./rbac-report.js";
-import { discover } from "./discovery.js";
+import { discover } from "../../support/control-plane/discovery.js";
 import type { E2eEnvironment } from "./environment.js";
 
 const run = promisify(execFile);

@@ -12,7 +12,7 @@ import { request } from "node:https";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { issueServingBundle } from "../../../src/tls/issue.js";
-import { freePort } from "../../support/free-port.js";
+import { freePort } from "../free-port.js";
 import type { Binaries } from "./discovery.js";
 
 export const ADMIN_TOKEN = "e2e-admin-token";
@@ -116,7 +116,12 @@ rules:
   - level: None
 `;
 
-export async function startControlPlane(binaries: Binaries, dir: string): Promise<ControlPlaneState> {
+export async function startControlPlane(
+  binaries: Binaries,
+  dir: string,
+  options: { controllers?: boolean } = {},
+): Promise<ControlPlaneState> {
+  const withControllers = (options.controllers ?? true) && binaries.controllerManager !== undefined;
   await mkdir(join(dir, "etcd"), { recursive: true });
   const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
   const pki = await issueServingBundle({
@@ -157,7 +162,7 @@ export async function startControlPlane(binaries: Binaries, dir: string): Promis
     auditLog: join(dir, "audit.log"),
     apiServerLog: join(dir, "kube-apiserver.log"),
     binaries,
-    controllers: binaries.controllerManager !== undefined,
+    controllers: withControllers,
     apiServerArgs: [
       `--etcd-servers=${etcdUrl}`,
       "--bind-address=127.0.0.1",
@@ -182,7 +187,7 @@ export async function startControlPlane(binaries: Binaries, dir: string): Promis
   };
   writeKubeconfig(state, ADMIN_TOKEN, state.adminKubeconfig);
   await launchApiServer(state);
-  if (binaries.controllerManager) {
+  if (withControllers) {
     state.pids.controllerManager = launch(
       binaries.controllerManager,
       [
