@@ -1,17 +1,19 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { ConfigError } from "../config/config.js";
+import { PooledKubeConfig } from "./pooled-kube-config.js";
 
 const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 /**
  * KUBECONFIG (or ~/.kube/config) when present, else the in-cluster ServiceAccount. With neither,
  * one sentence that says what to set, instead of the client's silent fallback to localhost:8080.
+ * Every client made from it shares one keep-alive connection pool.
  */
 export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   const kubeconfigPaths = (env.KUBECONFIG ?? "").split(":").filter(Boolean);
   const defaultPath = join(homedir(), ".kube", "config");
   if (
