@@ -44,6 +44,7 @@ export function rotationDeps(deps: Omit<ControllerDeps, "cache">): RotationDeps 
   const registry = defaultRegistry(deps.config);
   return {
     listEnabledNamespaces: enabledNamespaceLister(deps.kubeConfig, deps.config),
+    listPullSecrets: () => kubeSecretStore(deps.kubeConfig).listNamed(deps.config.secretName),
     ensurer: deps.credentials.ensurer,
     tokens: deps.credentials.tokens,
     events: deps.credentials.events,

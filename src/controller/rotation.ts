@@ -3,7 +3,9 @@ import type { TokenSource } from "../ecr/token-source.js";
 import type { NamespaceMeta } from "../policy/namespace.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { SecretEnsurer } from "../secrets/secret-ensurer.js";
+import type { V1Secret } from "@kubernetes/client-node";
+import { apiFailure } from "../kube/api-errors.js";
+import type { RefreshOutcome, SecretEnsurer } from "../secrets/secret-ensurer.js";
 import { TOKEN_LIFETIME_MS, type TokenTimes } from "../ecr/token-freshness.js";
 import { mapLimit } from "../util/map-limit.js";
 
@@ -12,6 +14,8 @@ const issuedAt = (t: TokenTimes) => t.issuedAt?.getTime() ?? t.expiresAt.getTime
 
 export interface RotationDeps {
   readonly listEnabledNamespaces: () => Promise<NamespaceMeta[]>;
+  /** Every pull Secret in the cluster, a page at a time; without it each namespace's is read by GET. */
+  readonly listPullSecrets?: () => AsyncIterable<V1Secret[]>;
   readonly ensurer: SecretEnsurer;
   readonly tokens: TokenSource;
   readonly events?: EventRecorder;
@@ -34,37 +38,77 @@ export interface CycleSummary {
   readonly oldestTokenAgeSeconds?: number;
 }
 
+/** What a cycle keeps of each namespace: counted as it comes, so no Secret's content outlives its pass. */
+class Tally {
+  readonly counts = { refreshed: 0, fresh: 0, absent: 0 };
+  readonly failed: { namespace: string; message: string }[] = [];
+  oldest = Infinity;
+
+  constructor(private readonly deps: RotationDeps) {}
+
+  add(namespace: string, outcome: RefreshOutcome): void {
+    this.deps.metrics.rotationRefreshes.inc({ result: outcome.status });
+    if (outcome.status === "failed") {
+      this.failed.push({ namespace, message: outcome.detail });
+      this.deps.events?.pullSecretEvent(namespace, {
+        type: "Warning",
+        reason: "PullSecretRefreshFailed",
+        message: outcome.message,
+      });
+      return;
+    }
+    this.counts[outcome.status] += 1;
+    for (const times of outcome.expiries.values()) this.oldest = Math.min(this.oldest, issuedAt(times));
+  }
+}
+
 /**
- * One pass over every enabled namespace: each managed Secret is read by name and its stale entries
- * are refreshed. Tokens come from the shared token source, so a cycle makes one ECR call per
- * (identity, region) however many namespaces there are. A failure never removes an entry.
+ * Each enabled namespace's refresh. The pull Secrets' metadata comes from a list, a page (500) at a
+ * time, so a namespace costs one request (the write, if any) instead of a GET and a write; a page is
+ * handled and let go before the next is read. Namespaces no page held (no Secret yet, or the list
+ * failed) are read one by one.
+ */
+async function refreshAll(
+  deps: RotationDeps,
+  namespaces: readonly NamespaceMeta[],
+  tally: Tally,
+): Promise<void> {
+  const enabled = new Map(namespaces.map((ns) => [ns.name, ns]));
+  const done = new Set<string>();
+  const refresh = async (namespace: NamespaceMeta, listed?: V1Secret) => {
+    done.add(namespace.name);
+    tally.add(namespace.name, await deps.ensurer.refresh(namespace, deps.defaultHosts, listed));
+  };
+  try {
+    for await (const page of deps.listPullSecrets?.() ?? []) {
+      const mine = page.filter((secret) => enabled.has(secret.metadata?.namespace ?? ""));
+      await mapLimit(mine, deps.concurrency, (secret) =>
+        refresh(enabled.get(secret.metadata!.namespace!)!, secret),
+      );
+    }
+  } catch (error) {
+    deps.logger.warn(
+      { err: apiFailure(error).message },
+      "could not list pull Secrets; reading each namespace's instead",
+    );
+  }
+  const rest = namespaces.filter((ns) => !done.has(ns.name));
+  await mapLimit(rest, deps.concurrency, (ns) => refresh(ns));
+}
+
+/**
+ * One pass over every enabled namespace: each managed Secret's stale entries are refreshed. Tokens
+ * come from the shared token source, so a cycle makes one ECR call per (identity, region) however
+ * many namespaces there are. A failure never removes an entry.
  */
 export async function runRotationCycle(deps: RotationDeps): Promise<CycleSummary> {
   const now = deps.now ?? Date.now;
   const started = now();
   const callsBefore = deps.tokens.calls();
   const namespaces = await deps.listEnabledNamespaces();
-  const outcomes = await mapLimit(namespaces, deps.concurrency, async (namespace) => ({
-    namespace: namespace.name,
-    outcome: await deps.ensurer.refresh(namespace, deps.defaultHosts),
-  }));
-  const failed: { namespace: string; message: string }[] = [];
-  const counts = { refreshed: 0, fresh: 0, absent: 0 };
-  let oldest = Infinity;
-  for (const { namespace, outcome } of outcomes) {
-    deps.metrics.rotationRefreshes.inc({ result: outcome.status });
-    if (outcome.status === "failed") {
-      failed.push({ namespace, message: outcome.detail });
-      deps.events?.pullSecretEvent(namespace, {
-        type: "Warning",
-        reason: "PullSecretRefreshFailed",
-        message: outcome.message,
-      });
-      continue;
-    }
-    counts[outcome.status] += 1;
-    for (const times of outcome.expiries.values()) oldest = Math.min(oldest, issuedAt(times));
-  }
+  const tally = new Tally(deps);
+  await refreshAll(deps, namespaces, tally);
+  const { counts, failed, oldest } = tally;
   const finished = now();
   const oldestTokenAgeSeconds = Number.isFinite(oldest) ? Math.max(0, (finished - oldest) / 1000) : undefined;
   if (oldestTokenAgeSeconds !== undefined) deps.metrics.oldestTokenAge.set(oldestTokenAgeSeconds);

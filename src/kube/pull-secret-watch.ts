@@ -60,7 +60,7 @@ export function recordingView(
 }
 
 const METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
-const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+export const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
 
 export interface PullSecretWatch extends SecretMetadataView, KeptInformer {}
 

@@ -1,10 +1,13 @@
-import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
-import { withTimeout } from "./request-options.js";
+import type { KubeConfig, V1Secret, V1SecretList } from "@kubernetes/client-node";
 import { apiFailure, isNotFound } from "./api-errors.js";
+import { jsonClient } from "./json-client.js";
+import { METADATA_LIST } from "./pull-secret-watch.js";
+import { LIST_PAGE_SIZE } from "./namespaces.js";
+import { LIST_TIMEOUT_MS } from "./request-options.js";
 
 /**
- * The webhook's only access to Secrets: its own Secret, by name. It never lists or watches Secrets,
- * so its RBAC can restrict every verb but create to that one name.
+ * The webhook's only access to Secrets: its own Secret, by name. Its only list and watch are of that
+ * name too (see pull-secret-watch), so RBAC can restrict every verb but create to that one name.
  */
 export interface SecretStore {
   /** The Secret, or undefined when it does not exist; any other failure is thrown. */
@@ -17,37 +20,58 @@ export interface SecretStore {
    * or changed by someone else in between is left alone. Resolves whether it was deleted.
    */
   delete(secret: V1Secret): Promise<boolean>;
+  /**
+   * The metadata (labels, annotations, resourceVersion; no data) of every Secret of this name in the
+   * cluster, a page at a time: a list whose field selector names it, which is what RBAC grants by
+   * resourceNames. One small request per 500 namespaces instead of one GET each.
+   */
+  listNamed(name: string): AsyncIterable<V1Secret[]>;
 }
 
+const path = (namespace: string, name?: string) =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets${name ? `/${encodeURIComponent(name)}` : ""}`;
+
+/** Over plain JSON requests: once per namespace per cycle, the hot path of rotation (json-client). */
 export function kubeSecretStore(kc: KubeConfig): SecretStore {
-  const api = kc.makeApiClient(CoreV1Api);
+  const api = jsonClient(kc);
   return {
     async read(namespace, name) {
       try {
-        return await api.readNamespacedSecret({ namespace, name }, withTimeout());
+        return await api.request<V1Secret>("GET", path(namespace, name));
       } catch (error) {
         if (isNotFound(apiFailure(error))) return undefined;
         throw error;
       }
     },
-    create: (secret) =>
-      api.createNamespacedSecret({ namespace: secret.metadata!.namespace!, body: secret }, withTimeout()),
+    create: (secret) => api.request<V1Secret>("POST", path(secret.metadata!.namespace!), secret),
     replace: (secret) =>
-      api.replaceNamespacedSecret(
-        {
-          namespace: secret.metadata!.namespace!,
-          name: secret.metadata!.name!,
-          body: secret,
-        },
-        withTimeout(),
-      ),
+      api.request<V1Secret>("PUT", path(secret.metadata!.namespace!, secret.metadata!.name), secret),
+    async *listNamed(name) {
+      let next: string | undefined;
+      do {
+        const query = new URLSearchParams({
+          fieldSelector: `metadata.name=${name}`,
+          limit: String(LIST_PAGE_SIZE),
+        });
+        if (next) query.set("continue", next);
+        const page = await api.request<V1SecretList>(
+          "GET",
+          `/api/v1/secrets?${query.toString()}`,
+          undefined,
+          {
+            timeoutMs: LIST_TIMEOUT_MS,
+            accept: METADATA_LIST,
+          },
+        );
+        yield page.items;
+        // Raw JSON: the field is `continue` (the generated types call it `_continue`).
+        next = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
+      } while (next);
+    },
     async delete(secret) {
       const { namespace = "", name = "", uid, resourceVersion } = secret.metadata ?? {};
       try {
-        await api.deleteNamespacedSecret(
-          { namespace, name, body: { preconditions: { uid, resourceVersion } } },
-          withTimeout(),
-        );
+        await api.request("DELETE", path(namespace, name), { preconditions: { uid, resourceVersion } });
         return true;
       } catch (error) {
         const failure = apiFailure(error);

@@ -95,6 +95,20 @@ function readRequested(metadata: V1ObjectMeta | undefined): Map<string, number> 
   return times;
 }
 
+/** An entry as far as the metadata tells (a metadata-only list): its times, not its password. */
+export type RecordedEntry = TokenTimes & { readonly requestedAt?: number; readonly password?: string };
+
+/** Every entry the annotations record, without reading (or holding) any password. */
+export function readRecorded(metadata: V1ObjectMeta | undefined): Map<string, RecordedEntry> {
+  const requested = readRequested(metadata);
+  const entries = new Map<string, RecordedEntry>();
+  for (const [host, times] of readExpiries(metadata)) {
+    const requestedAt = requested.get(host);
+    entries.set(host, { ...times, ...(requestedAt !== undefined ? { requestedAt } : {}) });
+  }
+  return entries;
+}
+
 export function readEntries(secret: V1Secret): Map<string, RegistryEntry> {
   const entries = new Map<string, RegistryEntry>();
   const raw = secret.data?.[DOCKER_CONFIG_KEY];

@@ -22,7 +22,9 @@ import {
   buildSecret,
   isManaged,
   readEntries,
+  readRecorded,
   staleHosts,
+  type RecordedEntry,
   type Expiries,
   type RegistryEntry,
 } from "./pull-secret.js";
@@ -102,52 +104,79 @@ export interface PassRequest {
   readonly wanted: readonly string[];
   /** When a pod last asked for each host, as this process saw it (epoch ms; 0 when never). */
   readonly lastAsked: (host: string) => number;
+  /**
+   * The Secret's metadata as a metadata-only list just returned it: the first pass decides from it
+   * alone, and reads the Secret (a GET) only when it must keep an entry whose password it lacks.
+   */
+  readonly listed?: V1Secret;
 }
 
-/**
- * One read-decide-write pass: read the Secret; check every entry against the rules as they are now;
- * keep at most --max-registries (what was asked for least recently goes); refresh whatever is due;
- * write it back optimistically. What was read or written is recorded in the view.
- */
-async function passOnce(deps: PassDeps, request: PassRequest): Promise<PassResult> {
-  const { name: namespace } = request.namespace;
-  const secretName = deps.policy.secretName;
-  // What is asked for must pass the rules too (the default registry may be outside a namespace's).
-  const wanted = recheckHosts(request.wanted, request.namespace, deps.policy).kept;
-  const existing = await deps.store.read(namespace, secretName);
+/** The Secret a pass starts from, and its entries as far as they are known. */
+async function startingPoint(deps: PassDeps, request: PassRequest, attempt: number) {
+  const namespace = request.namespace.name;
+  // A retry (after a conflict, say) always reads afresh.
+  const listed = attempt === 0 ? request.listed : undefined;
+  const existing = listed ?? (await deps.store.read(namespace, deps.policy.secretName));
   deps.view.record(namespace, existing?.metadata);
-  if (!existing && wanted.length === 0)
-    return { status: "absent", expiries: new Map(), dropped: [], evicted: [] };
   if (existing && !isManaged(existing)) {
     throw new EnsureError(
       "unmanaged_secret",
-      `Secret ${namespace}/${secretName} exists and is not managed by ecr-webhook; it is left as is`,
+      `Secret ${namespace}/${deps.policy.secretName} exists and is not managed by ecr-webhook; it is left as is`,
     );
   }
-  const entries = existing ? readEntries(existing) : new Map<string, RegistryEntry>();
+  // Listed (metadata only): the times the annotations record. Read: the data's entries, passwords too.
+  let entries = new Map<string, RecordedEntry>();
+  if (existing) entries = listed ? readRecorded(existing.metadata) : readEntries(existing);
+  return { existing, listed: listed !== undefined, entries };
+}
+
+/**
+ * What the Secret holds after the pass (pure): every entry re-checked against the rules as they are
+ * now, at most --max-registries (what was asked for least recently goes), and which of them are due.
+ */
+function plan(
+  deps: PassDeps,
+  request: PassRequest,
+  wanted: readonly string[],
+  entries: ReadonlyMap<string, RecordedEntry>,
+) {
   const { kept, dropped } = recheckHosts(entries.keys(), request.namespace, deps.policy);
   const asked = (host: string) => Math.max(request.lastAsked(host), entries.get(host)?.requestedAt ?? 0);
   const own = defaultRegistry(deps.policy)?.host;
   const protect = new Set([...wanted, ...(own && entries.has(own) ? [own] : [])]);
-  const { kept: hosts, evicted } = boundHosts(
-    [...wanted, ...kept],
-    protect,
-    asked,
-    deps.policy.maxRegistries,
-  );
-  const stale = staleHosts(entries, hosts, deps.now(), deps.minTokenTtlMs);
+  const bounded = boundHosts([...wanted, ...kept], protect, asked, deps.policy.maxRegistries);
+  const stale = staleHosts(entries, bounded.kept, deps.now(), deps.minTokenTtlMs);
+  return { hosts: bounded.kept, evicted: bounded.evicted, dropped, stale, asked };
+}
+
+/**
+ * One read-decide-write pass: read the Secret (or start from its listed metadata), plan, refresh
+ * whatever is due, write it back optimistically. What was read or written is recorded in the view.
+ */
+async function passOnce(deps: PassDeps, request: PassRequest, attempt: number): Promise<PassResult> {
+  const { name: namespace } = request.namespace;
+  // What is asked for must pass the rules too (the default registry may be outside a namespace's).
+  const wanted = recheckHosts(request.wanted, request.namespace, deps.policy).kept;
+  const { existing, listed, entries } = await startingPoint(deps, request, attempt);
+  if (!existing && wanted.length === 0)
+    return { status: "absent", expiries: new Map(), dropped: [], evicted: [] };
+  const { hosts, evicted, dropped, stale, asked } = plan(deps, request, wanted, entries);
   if (existing && stale.length === 0 && dropped.length === 0 && evicted.length === 0) {
     return { status: "fresh", expiries: entries, dropped, evicted };
+  }
+  // An entry kept as it is needs its password, which metadata does not carry: read the Secret.
+  if (listed && hosts.some((host) => !stale.includes(host) && entries.get(host)?.password === undefined)) {
+    return passOnce(deps, { ...request, listed: undefined }, attempt);
   }
   const fresh = await freshEntries(deps.tokens, stale);
   const next = new Map(
     hosts.map((host) => {
-      const entry = fresh.get(host) ?? entries.get(host)!;
+      const entry = fresh.get(host) ?? (entries.get(host) as RegistryEntry);
       const requestedAt = asked(host);
       return [host, requestedAt > 0 ? { ...entry, requestedAt } : entry];
     }),
   );
-  const written = await write(deps, buildSecret(namespace, secretName, next, existing), existing);
+  const written = await write(deps, buildSecret(namespace, deps.policy.secretName, next, existing), existing);
   deps.view.record(namespace, written.metadata);
   return { status: "refreshed", expiries: next, dropped, evicted };
 }
@@ -177,7 +206,7 @@ function asEnsureError(namespace: string, error: unknown): EnsureError {
 /** The pass with its retries; every failure comes out as an EnsureError with a reason. */
 export async function reconcileSecret(deps: PassDeps, request: PassRequest): Promise<PassResult> {
   try {
-    return await withRetry(() => passOnce(deps, request), {
+    return await withRetry((attempt) => passOnce(deps, request, attempt), {
       ...deps.backoff,
       verdict,
       immediate: MAX_CONFLICTS - 1,

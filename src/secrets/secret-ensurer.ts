@@ -1,4 +1,4 @@
-import type { V1ObjectMeta } from "@kubernetes/client-node";
+import type { V1ObjectMeta, V1Secret } from "@kubernetes/client-node";
 import type { TokenSource } from "../ecr/token-source.js";
 import type { EventRecorder } from "../kube/events.js";
 import { recordingView, type SecretMetadataView } from "../kube/pull-secret-watch.js";
@@ -38,7 +38,7 @@ export interface SecretEnsurer extends CredentialEnsurer {
    * Rotation: reads the Secret afresh and refreshes every entry due in it, adding `wanted` hosts
    * (the default registry) when given; without them an absent Secret is left absent.
    */
-  refresh(namespace: NamespaceMeta, wanted?: readonly string[]): Promise<RefreshOutcome>;
+  refresh(namespace: NamespaceMeta, wanted?: readonly string[], listed?: V1Secret): Promise<RefreshOutcome>;
   /** Drops what this process holds for a namespace (it was disabled or deleted). */
   forget(namespace: string): void;
   /** Cancels background retries (shutdown). */
@@ -93,10 +93,11 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
     const at = now();
     for (const host of hosts) hostsAsked.set(host, at);
   };
-  const request = (namespace: NamespaceMeta, wanted: readonly string[]): PassRequest => ({
+  const request = (namespace: NamespaceMeta, wanted: readonly string[], listed?: V1Secret): PassRequest => ({
     namespace,
     wanted,
     lastAsked: (host) => asked.get(namespace.name)?.get(host) ?? 0,
+    ...(listed ? { listed } : {}),
   });
 
   /** What a pass took out of the Secret is told to the namespace's users and to the operator. */
@@ -187,10 +188,10 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
       return ensureHosts(namespace, hosts);
     },
 
-    refresh(namespace, wanted = []) {
+    refresh(namespace, wanted = [], listed) {
       return queue.run(namespace.name, async (): Promise<RefreshOutcome> => {
         try {
-          return report(namespace.name, await reconcileSecret(passDeps, request(namespace, wanted)));
+          return report(namespace.name, await reconcileSecret(passDeps, request(namespace, wanted, listed)));
         } catch (error) {
           const { reason, message, detail } = fail(namespace.name, error);
           return { status: "failed", reason, message, detail };

@@ -16,9 +16,9 @@ const writes = (rig: RotationRig) =>
   rig.kube.count((r) => r.resource === "secrets" && ["create", "update", "patch"].includes(r.verb ?? ""));
 
 describe("rotation", () => {
-  it("500 enabled namespaces: one ECR call per (identity, region), every Secret fresh; a second cycle writes nothing", async () => {
+  it("600 enabled namespaces: one ECR call per (identity, region), every Secret fresh; a second cycle writes nothing", async () => {
     rig = await startRotationRig();
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 600; i++) {
       rig.seedSecret(
         `ns-${i}`,
         i % 2 === 0 ? { [EAST]: `old-${i}` } : { [EAST]: `old-${i}`, [WEST]: `older-${i}` },
@@ -29,13 +29,13 @@ describe("rotation", () => {
     // Seven hours later every entry has 5h left: under the 6h minimum.
     rig.clock.advance(7 * HOUR);
     const first = await rig.cycle();
-    expect(first).toMatchObject({ namespaces: 500, refreshed: 500, fresh: 0, failed: [], ecrCalls: 2 });
+    expect(first).toMatchObject({ namespaces: 600, refreshed: 600, fresh: 0, failed: [], ecrCalls: 2 });
     expect(rig.aws.count({ service: "ecr", region: "us-east-1" })).toBe(1);
     expect(rig.aws.count({ service: "ecr", region: "eu-west-1" })).toBe(1);
-    expect(writes(rig)).toBe(500);
+    expect(writes(rig)).toBe(600);
     const east = rig.aws.tokens.find((t) => t.region === "us-east-1")!;
     const west = rig.aws.tokens.find((t) => t.region === "eu-west-1")!;
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 600; i++) {
       const secret: any = rig.kube.get("secrets", `ns-${i}`, "ecr-pull-secret");
       const auths = dockerConfigOf(secret).auths;
       expect(auths[EAST]!.password).toBe(east.password);
@@ -47,10 +47,27 @@ describe("rotation", () => {
 
     rig.kube.clearRequests();
     const second = await rig.cycle();
-    expect(second).toMatchObject({ namespaces: 500, refreshed: 0, fresh: 500, ecrCalls: 0 });
+    expect(second).toMatchObject({ namespaces: 600, refreshed: 0, fresh: 600, ecrCalls: 0 });
     expect(writes(rig)).toBe(0);
-    expect(rig.kube.count((r) => r.resource === "secrets" && (r.verb === "list" || r.verb === "watch"))).toBe(
-      0,
+    // The Secrets come from a list of their name, pages of 500, metadata only: no GET per namespace.
+    const reads = rig.kube.requests.filter((r) => r.resource === "secrets" && r.verb !== "update");
+    expect(reads.map((r) => [r.verb, r.namespace, r.query.fieldSelector, r.query.limit])).toEqual([
+      ["list", undefined, "metadata.name=ecr-pull-secret", "500"],
+      ["list", undefined, "metadata.name=ecr-pull-secret", "500"],
+    ]);
+    expect(reads[1]!.query.continue).toBeTruthy();
+    expect(reads.every((r) => r.accept?.includes("as=PartialObjectMetadataList"))).toBe(true);
+  });
+
+  it("a Secret list the API server refuses: each namespace's Secret is read instead, and it says so", async () => {
+    rig = await startRotationRig();
+    for (let i = 0; i < 5; i++) rig.seedSecret(`ns-${i}`, { [EAST]: `old-${i}` }, 1);
+    rig.kube.failNext({ status: 403, match: (r) => r.resource === "secrets" && r.verb === "list" });
+    const summary = await rig.cycle();
+    expect(summary).toMatchObject({ namespaces: 5, refreshed: 5, failed: [] });
+    expect(rig.kube.count({ resource: "secrets", verb: "get" })).toBe(5);
+    expect(rig.logs.parsed().map((l) => l.msg)).toContain(
+      "could not list pull Secrets; reading each namespace's instead",
     );
   });
 

@@ -2,6 +2,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Config } from "../../src/config/config.js";
 import { runRotationCycle, type RotationDeps } from "../../src/controller/rotation.js";
 import { enabledNamespaceLister } from "../../src/kube/namespaces.js";
+import { kubeSecretStore } from "../../src/kube/secret-store.js";
 import { createLogger } from "../../src/log/logger.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
 import { createCredentials } from "../../src/secrets/credentials.js";
@@ -55,6 +56,7 @@ export function rotationDepsFor(
   });
   const deps: RotationDeps = {
     listEnabledNamespaces: enabledNamespaceLister(kc, config),
+    listPullSecrets: () => kubeSecretStore(kc).listNamed(config.secretName),
     ensurer,
     tokens,
     events,
