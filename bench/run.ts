@@ -14,6 +14,8 @@ import { withStandIns } from "./lib/standins-client.js";
 import { MiB, table, type Row } from "./lib/stats.js";
 import { makeWorkDir } from "./lib/workdir.js";
 import { burstRows, logRows, memoryRows, rotationRows, warmRows } from "./report.js";
+import { realApiServer, type RealApiServerResult } from "./apiserver/index.js";
+import { realApiServerRows } from "./apiserver/report.js";
 import { coldBurst } from "./scenarios/burst.js";
 import { KUBECTL_SAMPLE, kubectlLoop } from "./scenarios/kubectl.js";
 import { ROTATION, rotationAtScale } from "./scenarios/rotation.js";
@@ -28,6 +30,7 @@ const NOTES = [
   "Cold burst: 1,000 reviews issued at once over 100 pre-opened keep-alive connections, against fresh namespaces; latency includes waiting for a connection.",
   "Rotation: `ecr-webhook refresh` (one cycle, default --rotation-concurrency) from the bundle; its CPU and peak RSS are sampled from /proc until it exits. The Kubernetes and AWS stand-ins run in another process, not counted.",
   `kubectl: sequential, --validate=false (the stand-in serves no OpenAPI), discovery answered by an HTTPS front, one aws ecr get-login-password and one namespace list per run; the per-namespace time is measured on ${KUBECTL_SAMPLE} namespaces and extrapolated.`,
+  "Real API server (step 4): etcd and kube-apiserver on loopback, found as `npm run test:e2e` finds them (skipped without them), the shipped RBAC, the webhook bundle as its own ServiceAccount, AWS the stand-in. Pod creates: one at a time over one keep-alive connection, in an enabled namespace whose Secret is warm, 3 rounds in turn with the webhook registered (by URL) and not, 20 unmeasured creates at the start of each. Rotation: `refresh` of 1,000 namespaces with stale Secrets, once through a TCP proxy that counts its connections and the time to its first (whole-process time from that run), then twice in turn with the floor, straight to the API server, the better kept; the floor is a GET + PUT per namespace from a bare keep-alive client at the same concurrency (refresh lists the Secrets in pages of 500 and PUTs each); kubectl: `kubectl create secret docker-registry … --dry-run=client -o yaml | kubectl apply -f -` per namespace on 20 namespaces. Cold: 1,000 pod creates issued at once over 64 keep-alive connections into 100 new namespaces.",
 ];
 
 function machine() {
@@ -52,15 +55,15 @@ function machine() {
 
 const step = (text: string) => console.log(`[bench] ${new Date().toISOString().slice(11, 19)} ${text}`);
 
-async function main(): Promise<void> {
-  const work = await makeWorkDir();
-  const started = Date.now();
-  step(`work directory (logs, kubeconfig): ${work.dir}`);
-  step("1/3 warm admission (webhook, bare express, webhook at info)");
+/** BENCH_ONLY=apiserver runs step 4 alone (a quick look at the real-API-server figures). */
+const only = process.env.BENCH_ONLY;
+
+async function standInSteps(work: Awaited<ReturnType<typeof makeWorkDir>>) {
+  step("1/4 warm admission (webhook, bare express, webhook at info)");
   const warm = await withStandIns((s) => warmAdmission(work, s));
-  step("2/3 cold burst");
+  step("2/4 cold burst");
   const burst = await withStandIns((s) => coldBurst(work, s));
-  step(`3/3 rotation of ${ROTATION.namespaces} namespaces, then the kubectl loop`);
+  step(`3/4 rotation of ${ROTATION.namespaces} namespaces, then the kubectl loop`);
   const { rotation, kubectl } = await withStandIns(async (s) => {
     const rotation = await rotationAtScale(work, s);
     const sample = names("rot-", ROTATION.namespaces).slice(0, KUBECTL_SAMPLE);
@@ -73,6 +76,18 @@ async function main(): Promise<void> {
     ...memoryRows(warm, burst, rotation),
     ...logRows(warm, burst, rotation),
   ];
+  return { rows, results: { warm, burst, rotation, kubectl } };
+}
+
+async function main(): Promise<void> {
+  const work = await makeWorkDir();
+  const started = Date.now();
+  step(`work directory (logs, kubeconfig): ${work.dir}`);
+  const standIns = only === "apiserver" ? { rows: [], results: {} } : await standInSteps(work);
+  step("4/4 the real API server");
+  const apiserver: RealApiServerResult = await realApiServer(work, step);
+  if ("skipped" in apiserver) step(`4/4 skipped: ${apiserver.skipped}`);
+  const rows: Row[] = [...standIns.rows, ...realApiServerRows(apiserver)];
   const host = machine();
   console.log(
     `\necr-webhook benchmark, ${new Date().toISOString()}: ${host.cpuModel} × ${host.cores}, Node ${host.node}`,
@@ -86,14 +101,14 @@ async function main(): Promise<void> {
   );
   console.log(`\nMethod:\n${NOTES.map((n) => `- ${n}`).join("\n")}`);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, "latest.json");
+  const file = join(RESULTS_DIR, only ? `only-${only}.json` : "latest.json");
   const report = {
     date: new Date().toISOString(),
     durationS: (Date.now() - started) / 1000,
     machine: host,
     notes: NOTES,
     rows,
-    results: { warm, burst, rotation, kubectl },
+    results: { ...standIns.results, apiserver },
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   step(`wrote ${file} (${report.durationS.toFixed(0)} s)`);

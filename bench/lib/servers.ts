@@ -47,6 +47,8 @@ export async function startWebhookProcess(
       `--tls-cert-file=${work.certFile}`,
       `--tls-key-file=${work.keyFile}`,
       `--log-level=${options.logLevel}`,
+      // Nothing balances over it: stopping between scenarios need not wait out endpoints.
+      "--shutdown-delay=0s",
     ],
     cliEnv(work, standIns),
     logFile,

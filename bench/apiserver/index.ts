@@ -1,0 +1,47 @@
+/** Step 4 of `npm run bench`: the real API server, when the binaries are on this machine. */
+import { startAwsStandIn } from "../../test/support/aws/index.js";
+import { freePort } from "../../test/support/free-port.js";
+import type { WorkDir } from "../lib/workdir.js";
+import { startRealCluster } from "./cluster.js";
+import {
+  coldNamespaces,
+  podCreateLatency,
+  realRotation,
+  REAL,
+  type AdmissionResult,
+  type ColdResult,
+  type RealRotationResult,
+} from "./scenarios.js";
+
+export type RealApiServerResult =
+  | { skipped: string }
+  | {
+      kubernetes: string;
+      settings: typeof REAL;
+      admission: AdmissionResult;
+      rotation: RealRotationResult;
+      cold: ColdResult;
+    };
+
+export async function realApiServer(
+  work: WorkDir,
+  step: (text: string) => void,
+): Promise<RealApiServerResult> {
+  const found = await startRealCluster(work);
+  if ("skipped" in found) return found;
+  const { cluster } = found;
+  const aws = await startAwsStandIn();
+  try {
+    const ports = async () => ({ port: await freePort(), metricsPort: await freePort() });
+    step(`4a pod creates through kube-apiserver ${cluster.version}, webhook registered and not`);
+    const admission = await podCreateLatency(work, cluster, aws, await ports());
+    step(`4b rotation of ${REAL.rotationNamespaces} namespaces: refresh, the raw floor, the kubectl loop`);
+    const rotation = await realRotation(work, cluster, aws);
+    step(`4c ${REAL.coldNamespaces} cold namespaces × ${REAL.podsPerCold} pods at once`);
+    const cold = await coldNamespaces(work, cluster, aws, await ports());
+    return { kubernetes: cluster.version, settings: REAL, admission, rotation, cold };
+  } finally {
+    await aws.close();
+    await cluster.close();
+  }
+}
