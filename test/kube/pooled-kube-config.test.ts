@@ -3,7 +3,10 @@
  * the stand-in counts the connections the client opens.
  */
 import { CoreV1Api, HttpMethod, RequestContext } from "@kubernetes/client-node";
-import { afterEach, describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { runRotationCycle } from "../../src/controller/rotation.js";
 import { createNamespaceCache } from "../../src/kube/namespace-cache.js";
 import { PooledKubeConfig } from "../../src/kube/pooled-kube-config.js";
@@ -28,6 +31,7 @@ afterEach(async () => {
   await aws?.close();
   restore?.();
   kube = aws = proxy = restore = undefined;
+  vi.useRealTimers();
 });
 
 function pooled(url: string, token = "test-token", ca?: string): PooledKubeConfig {
@@ -98,5 +102,32 @@ describe("one connection pool per process", () => {
     const b = pooled("https://127.0.0.1:6443", "t", ca("ca-two"));
     expect(await agentOf(b)).not.toBe(await agentOf(a));
     expect((await agentOf(a)) as unknown).toMatchObject({ keepAlive: true, maxSockets: 32 });
+  });
+
+  it("credentials stay per request: a rotated token file is read again, over the same pool", async () => {
+    // In a cluster the token is a projected file the kubelet rewrites; client-node re-reads it after 60 s.
+    const file = join(mkdtempSync(join(tmpdir(), "pool-")), "token");
+    writeFileSync(file, "first-token");
+    const kc = new PooledKubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "c", server: "https://127.0.0.1:6443", skipTLSVerify: true }],
+      users: [{ name: "u", authProvider: { name: "tokenFile", config: { tokenFile: file } } }],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    const send = async () => {
+      const context = new RequestContext("https://127.0.0.1:6443/api", HttpMethod.GET);
+      await kc.applySecurityAuthentication(context);
+      return { auth: context.getHeaders()["Authorization"], agent: context.getAgent() };
+    };
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    const first = await send();
+    writeFileSync(file, "second-token");
+    vi.setSystemTime(Date.now() + 61_000);
+    const second = await send();
+    expect(first.auth).toBe("Bearer first-token");
+    expect(second.auth).toBe("Bearer second-token");
+    expect(second.agent).toBe(first.agent);
+    kc.closeConnections();
   });
 });
