@@ -93,8 +93,17 @@ export function startController(deps: ControllerDeps): Controller {
     loop = undefined;
   };
   if (!config.leaderElect) {
+    // This process leads for good: say so, or "nobody leads" alerts fire and token-age alerts,
+    // which read the leader's figure, see nothing.
+    deps.metrics.isLeader.set(1);
     startLeading();
-    return { isLeader: () => true, stop: stopLeading };
+    return {
+      isLeader: () => true,
+      stop: async () => {
+        deps.metrics.isLeader.set(0);
+        await stopLeading();
+      },
+    };
   }
   const election: LeaderElection = startLeaderElection({
     kubeConfig: deps.kubeConfig,

@@ -50,7 +50,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     secretWrites: new Counter({
       name: "ecr_webhook_secret_writes_total",
-      help: "Writes of managed pull Secrets, by operation (create, update, delete) and result.",
+      help: "Writes of managed pull Secrets, by operation (create, update) and result (success, or the failure: HTTP code, network).",
       labelNames: ["operation", "result"] as const,
       registers,
     }),
@@ -62,13 +62,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     admissionFallbacks: new Counter({
       name: "ecr_webhook_admission_fallbacks_total",
-      help: "Pods admitted before their Secret was confirmed, by reason (timeout, error, unmanaged_secret).",
+      help: "Pods admitted before their Secret was confirmed, by reason (timeout, error, unmanaged_secret, namespace_terminating).",
       labelNames: ["reason"] as const,
       registers,
     }),
     rotationRefreshes: new Counter({
       name: "ecr_webhook_rotation_refreshes_total",
-      help: "Namespace Secrets examined by rotation, by result (refreshed, fresh, failed, skipped).",
+      help: "Namespace Secrets examined by rotation, by result (refreshed, fresh, absent, failed).",
       labelNames: ["result"] as const,
       registers,
     }),

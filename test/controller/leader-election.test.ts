@@ -187,3 +187,23 @@ describe("leader election across replicas", () => {
     ).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("--leader-elect=false", () => {
+  it("this replica leads for good, says so in ecr_webhook_leader, and takes no Lease", async () => {
+    await setup();
+    const webhook = await startWebhook({
+      config: testConfig(["--port=0", "--metrics-port=0", "--leader-elect=false", "--rotation-interval=1h"]),
+      logger: silentLogger(),
+      kubeConfig: kube.kubeConfig(),
+      metrics: createMetrics(),
+      host: "127.0.0.1",
+    });
+    const leaderGauge = async () => (await webhook.metrics.isLeader.get()).values[0]?.value;
+    // The controller starts once the Namespace cache has its first list.
+    await expect.poll(() => webhook.isLeader()).toBe(true);
+    expect(await leaderGauge()).toBe(1);
+    expect(holder()).toBeUndefined();
+    await webhook.close();
+    expect(await leaderGauge()).toBe(0);
+  });
+});

@@ -92,6 +92,8 @@ const KUSTOMIZATIONS: [dir: string, kind: string, unlisted: string[]][] = [
   ["webhook-config/overlays/admission-policy", "Kustomization", []],
   ["webhook-config/components/metrics-network-policy", "Component", []],
   ["webhook-config/overlays/network-policy", "Kustomization", []],
+  ["webhook-config/components/monitoring", "Component", []],
+  ["webhook-config/overlays/monitoring", "Kustomization", []],
   ["certs-job", "Kustomization", []],
 ];
 
@@ -148,6 +150,15 @@ const EXPECTED: [dir: string, objects: string[]][] = [
   [
     "webhook-config/overlays/network-policy",
     [...WEBHOOK_CONFIG_OBJECTS, "NetworkPolicy/ecr-webhook/ecr-webhook"],
+  ],
+  [
+    "webhook-config/overlays/monitoring",
+    [
+      ...WEBHOOK_CONFIG_OBJECTS,
+      "ServiceMonitor/ecr-webhook/ecr-webhook",
+      "PrometheusRule/ecr-webhook/ecr-webhook",
+      "ConfigMap/ecr-webhook/ecr-webhook-dashboard",
+    ],
   ],
 ];
 const key = (o: K8sObject): string =>
@@ -660,6 +671,41 @@ describe("PodDisruptionBudget and Service", () => {
     const metrics = service().spec.ports.filter((p: any) => p.port === METRICS_PORT);
     expect(metrics).toHaveLength(1);
     expect(port(metrics[0].targetPort).containerPort).toBe(METRICS_PORT);
+  });
+});
+
+// ─── monitoring component (its alert rules: test/monitoring) ─────────────────────────────────────
+
+const monitoringObjects = (): K8sObject[] => built("webhook-config/overlays/monitoring");
+const serviceMonitor = (): K8sObject => one(monitoringObjects(), "ServiceMonitor", "ecr-webhook");
+
+describe("monitoring overlay", () => {
+  it("adds the ServiceMonitor, the PrometheusRule and the dashboard, and leaves the base as it is", () => {
+    const added = ["ServiceMonitor", "PrometheusRule", "ConfigMap"];
+    expect(monitoringObjects().filter((o) => !added.includes(o.kind))).toEqual(webhookObjects());
+  });
+
+  it("the ServiceMonitor selects the webhook's Service in the webhook's namespace", () => {
+    expect(selects(serviceMonitor().spec.selector.matchLabels, service().metadata.labels)).toBe(true);
+    expect(serviceMonitor().spec.namespaceSelector.matchNames).toEqual([service().metadata.namespace]);
+    expect(serviceMonitor().metadata.namespace).toBe(service().metadata.namespace);
+  });
+
+  it("the ServiceMonitor scrapes /metrics every 30s through the Service's metrics port, by name", () => {
+    const endpoints = serviceMonitor().spec.endpoints;
+    expect(endpoints).toHaveLength(1);
+    expect(endpoints[0]).toMatchObject({ port: "metrics", path: "/metrics", interval: "30s" });
+    const servicePorts = service().spec.ports.filter((p: any) => p.name === endpoints[0].port);
+    expect(servicePorts).toHaveLength(1);
+    expect(servicePorts[0].port).toBe(METRICS_PORT);
+    expect(port(servicePorts[0].targetPort).containerPort).toBe(METRICS_PORT);
+  });
+
+  it("the PrometheusRule lives in the webhook's namespace and holds its alerts", () => {
+    const rule = one(monitoringObjects(), "PrometheusRule", "ecr-webhook");
+    expect(rule.metadata.namespace).toBe(namespace().metadata.name);
+    const alerts = rule.spec.groups.flatMap((group: any) => group.rules.map((r: any) => r.alert));
+    expect(alerts).toEqual(expect.arrayContaining(["EcrWebhookNoLeader", "EcrWebhookRotationStale"]));
   });
 });
 
