@@ -19,3 +19,44 @@ export function useAwsEndpoints(aws: AwsStandIn): () => void {
     Object.assign(process.env, saved);
   };
 }
+
+/**
+ * Every variable through which the SDK's default chain finds credentials, besides the shared files:
+ * static keys, a profile, web identity, container (ECS / EKS Pod Identity) credentials.
+ */
+const CREDENTIAL_SOURCES = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_CREDENTIAL_EXPIRATION",
+  "AWS_PROFILE",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+];
+
+/**
+ * The stand-in's endpoints with `identity` as the ONLY credentials the default chain can find (e.g.
+ * AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, or the container-credentials pair): every other source
+ * is removed, the shared config and credentials files point at nothing, instance metadata is off.
+ * The chain reads these when a client first resolves credentials, so set them before that.
+ * Returns a function that restores the previous environment.
+ */
+export function useAwsIdentity(aws: AwsStandIn, identity: Record<string, string>): () => void {
+  const saved = { ...process.env };
+  for (const key of CREDENTIAL_SOURCES) delete process.env[key];
+  const nowhere = "/nonexistent/ecr-webhook-test/aws";
+  Object.assign(process.env, aws.endpointEnv(), identity, {
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: `${nowhere}/config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${nowhere}/credentials`,
+  });
+  return () => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  };
+}

@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import { ecrError, ecrOk, type Reply } from "./reply.js";
 import type { AwsIdentity, IssuedEcrToken } from "./types.js";
 
+const ECR_PUBLIC_REGION = "us-east-1";
+
 export interface EcrContext {
   identity: AwsIdentity;
   region: string;
@@ -76,6 +78,36 @@ export function parseEcrBody(body: Buffer): Record<string, unknown> | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** ECR Public answers in us-east-1 only; its token is one object, not a list, without an endpoint. */
+function getPublicAuthorizationToken(ctx: EcrContext): Reply {
+  if (ctx.region !== ECR_PUBLIC_REGION) {
+    return ecrError(400, "UnsupportedCommandException", "The action is not supported in this Region.");
+  }
+  const expiresAt = ctx.nowMs + ctx.tokenTtlMs;
+  const password = fakePassword(expiresAt);
+  ctx.onToken({
+    account: ctx.identity.account,
+    region: ctx.region,
+    password,
+    expiresAt,
+    proxyEndpoint: "https://public.ecr.aws",
+    accessKeyId: ctx.identity.accessKeyId,
+    public: true,
+  });
+  return ecrOk({
+    authorizationData: {
+      authorizationToken: Buffer.from(`AWS:${password}`).toString("base64"),
+      expiresAt: expiresAt / 1000,
+    },
+  });
+}
+
+export function handleEcrPublic(action: string, ctx: EcrContext): Reply {
+  return action === "GetAuthorizationToken"
+    ? getPublicAuthorizationToken(ctx)
+    : ecrError(400, "UnknownOperationException", `The stand-in does not implement ECR Public ${action}`);
 }
 
 export function handleEcr(action: string, params: Record<string, unknown>, ctx: EcrContext): Reply {

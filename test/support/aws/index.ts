@@ -4,7 +4,15 @@ export {
   DEFAULT_ACCOUNT,
   DEFAULT_SECRET_ACCESS_KEY,
   parseRoleArn,
+  serviceAccountToken,
+  type ServiceAccountTokenClaims,
 } from "./identities.js";
+export {
+  startPodIdentityAgent,
+  type PodIdentityAgent,
+  type PodIdentityAgentOptions,
+  type PodIdentityRequest,
+} from "./pod-identity-agent.js";
 export { proxyEndpoint } from "./ecr.js";
 export type {
   AwsAction,
@@ -16,5 +24,7 @@ export type {
   AwsService,
   AwsStandIn,
   AwsStandInOptions,
+  CredentialOrigin,
   IssuedEcrToken,
+  WebIdentityTrust,
 } from "./types.js";

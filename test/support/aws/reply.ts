@@ -12,6 +12,8 @@ export interface Reply {
 }
 
 export const ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921.";
+/** ECR Public's awsJson1_1 target prefix (its service's internal name). */
+export const ECR_PUBLIC_TARGET_PREFIX = "SpencerFrontendService.";
 const ECR_CONTENT_TYPE = "application/x-amz-json-1.1";
 const STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/";
 
@@ -92,7 +94,7 @@ const STS_AUTH: Record<AuthFailure, [number, string]> = {
 };
 
 export function authError(service: AwsService, failure: AuthFailure, message: string): Reply {
-  if (service === "ecr") {
+  if (service !== "sts") {
     const [status, type] = ECR_AUTH[failure];
     return ecrError(status, type, message);
   }
@@ -101,13 +103,13 @@ export function authError(service: AwsService, failure: AuthFailure, message: st
 }
 
 export function throttled(service: AwsService): Reply {
-  return service === "ecr"
+  return service !== "sts"
     ? ecrError(400, "ThrottlingException", "Rate exceeded")
     : stsError(400, "Throttling", "Rate exceeded");
 }
 
 export function serverFault(service: AwsService, status: number): Reply {
-  if (service === "ecr") return ecrError(status, "ServerException", "Internal service error (injected)");
+  if (service !== "sts") return ecrError(status, "ServerException", "Internal service error (injected)");
   return status === 503
     ? stsError(status, "ServiceUnavailable", "Service is unable to handle request (injected)")
     : stsError(status, "InternalFailure", "An internal error occurred (injected)");

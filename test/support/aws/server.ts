@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { handleEcr, parseEcrBody } from "./ecr.js";
+import { handleEcr, handleEcrPublic, parseEcrBody } from "./ecr.js";
 import { Faults } from "./faults.js";
 import {
   DEFAULT_ACCESS_KEY_ID,
@@ -12,6 +12,7 @@ import {
 } from "./identities.js";
 import {
   authError,
+  ECR_PUBLIC_TARGET_PREFIX,
   ECR_TARGET_PREFIX,
   ecrError,
   serverFault,
@@ -20,7 +21,7 @@ import {
   type Reply,
 } from "./reply.js";
 import { parseAuthorization, verifySigV4, type ReceivedRequest } from "./sigv4.js";
-import { handleSts, parseQueryParams } from "./sts.js";
+import { handleSts, handleUnsignedSts, parseQueryParams, UNSIGNED_STS_ACTIONS } from "./sts.js";
 import type {
   AwsCall,
   AwsCallFilter,
@@ -30,6 +31,7 @@ import type {
   AwsService,
   AwsStandIn,
   AwsStandInOptions,
+  CredentialOrigin,
   IssuedEcrToken,
 } from "./types.js";
 
@@ -56,6 +58,10 @@ function route(req: ReceivedRequest): Route | undefined {
   const target = req.headers["x-amz-target"];
   if (typeof target === "string" && target.startsWith(ECR_TARGET_PREFIX)) {
     return { service: "ecr", action: target.slice(ECR_TARGET_PREFIX.length), params: parseEcrBody(req.body) };
+  }
+  if (typeof target === "string" && target.startsWith(ECR_PUBLIC_TARGET_PREFIX)) {
+    const action = target.slice(ECR_PUBLIC_TARGET_PREFIX.length);
+    return { service: "ecr-public", action, params: parseEcrBody(req.body) };
   }
   const isForm = req.headers["content-type"]?.includes("application/x-www-form-urlencoded") ?? false;
   const query = req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "";
@@ -117,8 +123,12 @@ class AwsStandInServer implements AwsStandIn {
     return this.calls.filter((c) => matches(c, filter)).length;
   }
 
-  endpointEnv(): { AWS_ENDPOINT_URL_ECR: string; AWS_ENDPOINT_URL_STS: string } {
-    return { AWS_ENDPOINT_URL_ECR: this.url, AWS_ENDPOINT_URL_STS: this.url };
+  endpointEnv() {
+    return {
+      AWS_ENDPOINT_URL_ECR: this.url,
+      AWS_ENDPOINT_URL_ECR_PUBLIC: this.url,
+      AWS_ENDPOINT_URL_STS: this.url,
+    };
   }
 
   throttleNext(action: string, times = 1): void {
@@ -147,6 +157,15 @@ class AwsStandInServer implements AwsStandIn {
 
   addIdentity(identity: AwsIdentityInput): void {
     this.store.add(identity);
+  }
+
+  issueRoleCredentials(
+    roleArn: string,
+    origin: Omit<CredentialOrigin, "roleArn">,
+    ttlMs: number,
+  ): AwsIdentity {
+    const { sessionName, ...how } = origin;
+    return this.store.issueRoleSession(roleArn, sessionName, this.now() + ttlMs, how);
   }
 
   reset(): void {
@@ -193,12 +212,19 @@ class AwsStandInServer implements AwsStandIn {
     this.calls.push(call);
     if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
 
+    if (r.service === "sts" && UNSIGNED_STS_ACTIONS.has(r.action)) {
+      // The token in the request is the credential: there is no signature and no caller to verify.
+      if ((await this.faults.holdIfHung(r.action, res)) === "gone") return;
+      this.write(res, call, this.answerUnsigned(r));
+      return;
+    }
     const auth = await verifySigV4(received, (k) => this.store.get(k), r.service, this.now());
     if (!auth.ok) {
       this.write(res, call, authError(r.service, auth.failure, auth.message));
       return;
     }
     call.account = auth.identity.account;
+    if (auth.identity.origin) call.origin = auth.identity.origin;
     if ((await this.faults.holdIfHung(r.action, res)) === "gone") return;
     this.write(res, call, this.answer(r, auth.identity, auth.scope.region));
   }
@@ -217,6 +243,16 @@ class AwsStandInServer implements AwsStandIn {
         onToken: (t) => this.tokens.push(t),
       });
     }
+    if (r.service === "ecr-public") {
+      if (!r.params) return ecrError(400, "SerializationException", "Malformed JSON request body");
+      return handleEcrPublic(r.action, {
+        identity,
+        region,
+        nowMs: this.now(),
+        tokenTtlMs: this.tokenTtlMs,
+        onToken: (t) => this.tokens.push(t),
+      });
+    }
     if (!r.params) return stsError(400, "MalformedInput", "Malformed query");
     return handleSts(r.action, r.params as Record<string, string>, {
       identity,
@@ -224,6 +260,19 @@ class AwsStandInServer implements AwsStandIn {
       store: this.store,
       roleConfig: (arn) => this.roles.get(arn),
       allowUnknownRoles: this.allowUnknownRoles,
+    });
+  }
+
+  private answerUnsigned(r: Route): Reply {
+    if (this.faults.takeThrottle(r.action)) return throttled(r.service);
+    const failStatus = this.faults.takeFailure(r.action);
+    if (failStatus !== undefined) return serverFault(r.service, failStatus);
+    if (!r.params) return stsError(400, "MalformedInput", "Malformed query");
+    return handleUnsignedSts(r.action, r.params as Record<string, string>, {
+      nowMs: this.now(),
+      store: this.store,
+      roleConfig: (arn) => this.roles.get(arn),
+      roleConfigs: () => this.roles.entries(),
     });
   }
 

@@ -39,7 +39,7 @@ function sessionSeconds(raw: string | undefined, config: AwsRoleConfig | undefin
   return seconds;
 }
 
-function validateAssumeRole(params: Record<string, string>): Reply | undefined {
+function validateAssumeRole(params: Readonly<Record<string, string | undefined>>): Reply | undefined {
   const { RoleArn: roleArn, RoleSessionName: sessionName, ExternalId: externalId } = params;
   if (roleArn === undefined) return notNull("roleArn");
   if (sessionName === undefined) return notNull("roleSessionName");
@@ -81,7 +81,10 @@ function assumeRole(params: Record<string, string>, ctx: StsContext): Reply {
   const seconds = sessionSeconds(params.DurationSeconds, config);
   if (typeof seconds !== "number") return seconds;
   const expiresAt = ctx.nowMs + seconds * 1000;
-  const issued = ctx.store.issueRoleSession(roleArn, sessionName, expiresAt);
+  const issued = ctx.store.issueRoleSession(roleArn, sessionName, expiresAt, {
+    via: "AssumeRole",
+    sourceAccessKeyId: ctx.identity.accessKeyId,
+  });
   return stsOk("AssumeRole", {
     Credentials: {
       AccessKeyId: issued.accessKeyId,
@@ -116,6 +119,130 @@ export function handleSts(action: string, params: Record<string, string>, ctx: S
       return assumeRole(params, ctx);
     case "GetCallerIdentity":
       return getCallerIdentity(ctx);
+    default:
+      return stsError(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
+  }
+}
+
+/** STS actions called without a signature: the token in the request is the credential. */
+export const UNSIGNED_STS_ACTIONS: ReadonlySet<string> = new Set(["AssumeRoleWithWebIdentity"]);
+
+export interface UnsignedStsContext {
+  nowMs: number;
+  store: IdentityStore;
+  roleConfig: (roleArn: string) => AwsRoleConfig | undefined;
+  /** Every configured role: an account's IAM OIDC providers are the issuers its roles trust. */
+  roleConfigs: () => Iterable<[string, AwsRoleConfig]>;
+}
+
+/** The claims STS reads from an OIDC ID token. */
+export interface WebIdentityClaims {
+  iss: string;
+  sub: string;
+  aud: string[];
+  /** NumericDate (seconds), when present. */
+  exp: number | undefined;
+}
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** The claims of a JWT (header.payload.signature, base64url), or undefined; the signature is not checked. */
+export function webIdentityClaims(token: string): WebIdentityClaims | undefined {
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p))) return undefined;
+  try {
+    const header: unknown = JSON.parse(Buffer.from(parts[0]!, "base64url").toString("utf8"));
+    const body: unknown = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8"));
+    if (typeof header !== "object" || header === null || typeof body !== "object" || body === null) {
+      return undefined;
+    }
+    const { iss, sub, aud, exp } = body as Record<string, unknown>;
+    const audiences = typeof aud === "string" ? [aud] : aud;
+    if (typeof iss !== "string" || typeof sub !== "string") return undefined;
+    if (!Array.isArray(audiences) || !audiences.every((a) => typeof a === "string")) return undefined;
+    if (exp !== undefined && typeof exp !== "number") return undefined;
+    return { iss, sub, aud: audiences, exp };
+  } catch {
+    return undefined;
+  }
+}
+
+// The API reference's description of InvalidIdentityToken, for a token that is not a JWT at all.
+const NOT_VALIDATED =
+  "The web identity token that was passed could not be validated by AWS. " +
+  "Get a new identity token from the identity provider and then retry the request.";
+
+/**
+ * AssumeRoleWithWebIdentity as STS checks it: the token's issuer must be an IAM OIDC provider of the
+ * role's account, its audience one of that provider's client IDs, it must not have expired, and the
+ * role's trust policy must name that provider (and the subject, when it restricts subjects).
+ */
+function assumeRoleWithWebIdentity(params: Record<string, string>, ctx: UnsignedStsContext): Reply {
+  const invalid = validateAssumeRole({ RoleArn: params.RoleArn, RoleSessionName: params.RoleSessionName });
+  if (invalid) return invalid;
+  const token = params.WebIdentityToken;
+  if (token === undefined) return notNull("webIdentityToken");
+  const roleArn = params.RoleArn!;
+  const sessionName = params.RoleSessionName!;
+  const claims = webIdentityClaims(token);
+  if (!claims) return stsError(400, "InvalidIdentityToken", NOT_VALIDATED);
+  const account = parseRoleArn(roleArn)!.account;
+  const providers = [...ctx.roleConfigs()]
+    .filter(([arn, c]) => c.webIdentity?.issuer === claims.iss && parseRoleArn(arn)?.account === account)
+    .map(([, c]) => c.webIdentity!);
+  if (providers.length === 0) {
+    return stsError(
+      400,
+      "InvalidIdentityToken",
+      `No OpenIDConnect provider found in your account for ${claims.iss}`,
+    );
+  }
+  const clientIds = new Set(providers.flatMap((p) => p.audiences ?? ["sts.amazonaws.com"]));
+  const audience = claims.aud.find((a) => clientIds.has(a));
+  if (audience === undefined) return stsError(400, "InvalidIdentityToken", "Incorrect token audience");
+  const nowSeconds = Math.floor(ctx.nowMs / 1000);
+  if (claims.exp !== undefined && claims.exp <= nowSeconds) {
+    return stsError(
+      400,
+      "ExpiredTokenException",
+      `Token expired: current date/time ${nowSeconds} must be before the expiration date/time ${claims.exp}`,
+    );
+  }
+  const config = ctx.roleConfig(roleArn);
+  const trust = config?.webIdentity;
+  if (trust?.issuer !== claims.iss || (trust.subjects && !trust.subjects.includes(claims.sub))) {
+    return stsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+  }
+  const seconds = sessionSeconds(params.DurationSeconds, config);
+  if (typeof seconds !== "number") return seconds;
+  const expiresAt = ctx.nowMs + seconds * 1000;
+  const issued = ctx.store.issueRoleSession(roleArn, sessionName, expiresAt, {
+    via: "AssumeRoleWithWebIdentity",
+    subject: claims.sub,
+  });
+  // Elements in the order of the API reference; Provider is the token's `iss` for OIDC ID tokens.
+  return stsOk("AssumeRoleWithWebIdentity", {
+    Credentials: {
+      AccessKeyId: issued.accessKeyId,
+      SecretAccessKey: issued.secretAccessKey,
+      SessionToken: issued.sessionToken,
+      Expiration: new Date(expiresAt).toISOString(),
+    },
+    SubjectFromWebIdentityToken: claims.sub,
+    AssumedRoleUser: { AssumedRoleId: issued.userId, Arn: issued.arn },
+    Provider: claims.iss,
+    Audience: audience,
+  });
+}
+
+export function handleUnsignedSts(
+  action: string,
+  params: Record<string, string>,
+  ctx: UnsignedStsContext,
+): Reply {
+  switch (action) {
+    case "AssumeRoleWithWebIdentity":
+      return assumeRoleWithWebIdentity(params, ctx);
     default:
       return stsError(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
   }

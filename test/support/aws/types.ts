@@ -1,9 +1,10 @@
 /** Public types of the local AWS stand-in (ECR + STS over loopback). */
 
-export type AwsService = "ecr" | "sts";
+export type AwsService = "ecr" | "ecr-public" | "sts";
 
 /** Actions the stand-in implements. Faults can be set for any action name the SDK may send. */
-export type AwsAction = "GetAuthorizationToken" | "AssumeRole" | "GetCallerIdentity";
+export type AwsAction =
+  "GetAuthorizationToken" | "AssumeRole" | "AssumeRoleWithWebIdentity" | "GetCallerIdentity";
 
 /** One request received by the stand-in (recorded on arrival, `status`/`error` filled in when answered). */
 export interface AwsCall {
@@ -16,6 +17,8 @@ export interface AwsCall {
   accessKeyId: string | undefined;
   /** Account of the verified caller; undefined when authentication failed. */
   account: string | undefined;
+  /** How the verified caller's temporary credentials were issued; undefined for long-term keys. */
+  origin?: CredentialOrigin;
   /** `now()` of the stand-in when the request arrived (epoch ms). */
   at: number;
   /** ECR: the JSON body; STS: the query parameters without Action/Version. */
@@ -42,6 +45,33 @@ export interface AwsIdentity {
   userId: string;
   /** Temporary credentials stop working at this `now()` (epoch ms). */
   expiresAt?: number;
+  /** How these temporary credentials were issued; undefined for long-term keys. */
+  origin?: CredentialOrigin;
+}
+
+/** Where a set of temporary credentials came from. */
+export interface CredentialOrigin {
+  /** STS AssumeRole, STS AssumeRoleWithWebIdentity, or the EKS Pod Identity Agent stand-in. */
+  via: "AssumeRole" | "AssumeRoleWithWebIdentity" | "PodIdentity";
+  roleArn: string;
+  sessionName: string;
+  /** AssumeRole: the access key that signed the call. */
+  sourceAccessKeyId?: string;
+  /** AssumeRoleWithWebIdentity / PodIdentity: the `sub` of the token presented. */
+  subject?: string;
+}
+
+/**
+ * Who may call AssumeRoleWithWebIdentity for a role: the role's trust policy naming an IAM OIDC
+ * provider (by issuer URL) and, optionally, the subjects its condition allows.
+ */
+export interface WebIdentityTrust {
+  /** `iss` of the tokens, e.g. "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE". */
+  issuer: string;
+  /** The OIDC provider's client IDs, matched against `aud`. Default ["sts.amazonaws.com"]. */
+  audiences?: string[];
+  /** Allowed `sub` values, e.g. "system:serviceaccount:ecr-webhook:ecr-webhook"; undefined = any. */
+  subjects?: string[];
 }
 
 /** accessKeyId/secret/account are required; arn/userId default to an IAM user "test" in that account. */
@@ -53,6 +83,8 @@ export interface AwsRoleConfig {
   externalId?: string;
   /** Role MaxSessionDuration; DurationSeconds above it → ValidationError. Default 3600 (as in IAM). */
   maxSessionDurationSeconds?: number;
+  /** Trust for AssumeRoleWithWebIdentity; without it the role refuses every web identity. */
+  webIdentity?: WebIdentityTrust;
 }
 
 export interface AwsStandInOptions {
@@ -81,6 +113,8 @@ export interface IssuedEcrToken {
   expiresAt: number;
   proxyEndpoint: string;
   accessKeyId: string;
+  /** Issued by ECR Public (for public.ecr.aws) rather than by ECR. */
+  public?: boolean;
 }
 
 export interface AwsStandIn {
@@ -91,7 +125,11 @@ export interface AwsStandIn {
   /** Every ECR token issued, in order (live array). */
   readonly tokens: IssuedEcrToken[];
   count(filter?: AwsCallFilter): number;
-  endpointEnv(): { AWS_ENDPOINT_URL_ECR: string; AWS_ENDPOINT_URL_STS: string };
+  endpointEnv(): {
+    AWS_ENDPOINT_URL_ECR: string;
+    AWS_ENDPOINT_URL_ECR_PUBLIC: string;
+    AWS_ENDPOINT_URL_STS: string;
+  };
   /** Answer the next `times` calls of `action` with a throttling error. */
   throttleNext(action: AwsAction | (string & {}), times?: number): void;
   /** Answer the next `times` calls of `action` with a server error (ECR ServerException / STS InternalFailure). */
@@ -104,6 +142,15 @@ export interface AwsStandIn {
   setLatency(ms: number): void;
   setRole(roleArn: string, config: AwsRoleConfig): void;
   addIdentity(identity: AwsIdentityInput): void;
+  /**
+   * Temporary credentials for `roleArn` that the stand-in accepts for `ttlMs` from its `now()`, as
+   * another AWS service (EKS Auth, behind the Pod Identity Agent) would hand them out.
+   */
+  issueRoleCredentials(
+    roleArn: string,
+    origin: Omit<CredentialOrigin, "roleArn">,
+    ttlMs: number,
+  ): AwsIdentity;
   /** Forget calls/tokens, clear faults and latency, let hung requests proceed. Identities are kept. */
   reset(): void;
   /** Stops listening, drops hung requests and destroys all sockets. */
