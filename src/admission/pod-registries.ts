@@ -44,7 +44,7 @@ export function podAnnotations(pod: unknown): Record<string, string> {
 }
 
 /**
- * The private ECR registries a pod pulls from, plus the one its annotations ask for (a missing half
+ * The ECR registries a pod pulls from (public.ecr.aws only with --ecr-public), plus the one its annotations ask for (a missing half
  * falls back to the configured default). Unusable annotations become warnings, never errors: a typo
  * in an annotation must not stop a pod.
  */
@@ -53,7 +53,8 @@ export function registriesForPod(pod: unknown, policy: AdmissionPolicy): Registr
   const warnings: string[] = [];
   for (const image of podImages(pod)) {
     const result = classifyImage(image);
-    if (result.kind === "ecr") found.set(result.registry.host, result.registry);
+    if (result.kind === "ecr" || (result.kind === "ecr-public" && policy.ecrPublic))
+      found.set(result.registry.host, result.registry);
   }
   const requested = annotationRegistry(podAnnotations(pod), policy, warnings);
   if (requested) found.set(requested.host, requested);

@@ -130,9 +130,11 @@ export async function checkEcr(
     const key = `${role ?? "default"}|${r.region}`;
     if (!targets.has(key)) targets.set(key, { ...r, identity: role ?? "the default AWS credentials", role });
   }
+  const publicCheck = config.ecrPublic ? [await checkEcrPublic(tokens)] : [];
   if (targets.size === 0) {
     return [
       { ok: true, line: "ECR: no region to check (set --default-region, or no Secret holds a token yet)" },
+      ...publicCheck,
     ];
   }
   const results: CheckResult[] = [];
@@ -153,5 +155,22 @@ export async function checkEcr(
       });
     }
   }
-  return results;
+  return [...results, ...publicCheck];
+}
+
+/** With --ecr-public, every enabled namespace may need the default identity's ECR Public token. */
+async function checkEcrPublic(tokens: TokenSource): Promise<CheckResult> {
+  try {
+    const token = await tokens.getPublic();
+    return {
+      ok: true,
+      line: `ECR Public: token obtained as the default AWS credentials, valid until ${token.expiresAt.toISOString()}`,
+    };
+  } catch (error) {
+    return {
+      ok: false,
+      line: (error as Error).message,
+      fix: "allow the default AWS credentials ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken, or turn --ecr-public off",
+    };
+  }
 }

@@ -95,7 +95,11 @@ export async function runExplain(argv: string[], out: (text: string) => void = c
   return 0;
 }
 
-function renderImage({ image, registry }: Explanation["images"][number]): string {
+function renderImage({ image, registry }: Explanation["images"][number], policy: AdmissionPolicy): string {
+  if (registry.kind === "ecr-public")
+    return policy.ecrPublic
+      ? `    ${image}\n      → ECR Public: an authenticated ${registry.registry.host} entry (--ecr-public), token from us-east-1`
+      : `    ${image}\n      → ECR Public: pulled anonymously (--ecr-public would add an authenticated entry)`;
   if (registry.kind === "ecr") {
     const r = registry.registry;
     return `    ${image}\n      → private ECR: account ${r.account}, region ${r.region}, partition ${r.partition}`;
@@ -111,7 +115,7 @@ export function renderText(e: Explanation, policy: AdmissionPolicy): string {
   lines.push(
     `  namespace: ${e.namespaceEnabled ? `enabled (${label})` : `not enabled (needs label ${label}, and not excluded)`}`,
   );
-  if (e.images.length > 0) lines.push("  images:", ...e.images.map(renderImage));
+  if (e.images.length > 0) lines.push("  images:", ...e.images.map((image) => renderImage(image, policy)));
   if (e.action === "skip") {
     lines.push(`  decision: admitted unchanged (${e.reason})`);
   } else {

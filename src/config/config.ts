@@ -17,6 +17,8 @@ export interface AdmissionPolicy {
   readonly allowedAccounts: readonly string[];
   readonly allowedRegions: readonly string[];
   readonly patchServiceAccounts: boolean;
+  /** Whether public.ecr.aws gets an authenticated entry (--ecr-public). */
+  readonly ecrPublic: boolean;
   readonly excludeNamespaces: readonly string[];
   /** Most registries one Secret holds. */
   readonly maxRegistries: number;
@@ -121,6 +123,7 @@ function buildConfig(raw: Raw, env: NodeJS.ProcessEnv, command: CommandName): Co
     allowedAccounts: read.list("allowed-accounts", isAccountId, "12-digit AWS account IDs"),
     allowedRegions: read.list("allowed-regions", isRegionName, "AWS region names"),
     patchServiceAccounts: read.bool("patch-service-accounts"),
+    ecrPublic: read.bool("ecr-public"),
     maxRegistries: read.int("max-registries", 1, 200),
     // kube-system and the webhook's own namespace are never touched, whatever the flag says.
     excludeNamespaces: [

@@ -98,6 +98,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "Add the pull Secret reference to ServiceAccounts created in enabled namespaces.",
   },
   {
+    name: "ecr-public",
+    kind: "bool",
+    default: "false",
+    commands: POLICY,
+    help: "Also give pods that pull from public.ecr.aws an authenticated entry (ECR Public's GetAuthorizationToken, us-east-1), which raises the anonymous pull limits. The allow-lists do not apply to it.",
+  },
+  {
     name: "max-registries",
     kind: "int",
     default: "50",

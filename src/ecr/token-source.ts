@@ -1,8 +1,10 @@
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import type { ECRPUBLICClient } from "@aws-sdk/client-ecr-public";
 import type { AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import type { AccountRole } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { ECR_PUBLIC } from "../registry/ecr-registry.js";
 import { assumedRoleCredentials } from "./assumed-role.js";
 import { retryWhile, sleep, withRetry, type Backoff } from "../util/backoff.js";
 import { isDue } from "./token-freshness.js";
@@ -37,6 +39,11 @@ export interface TokenSource {
    * (see token-freshness), else a new one, which is used whatever validity it has.
    */
   get(account: string, region: string): Promise<EcrToken>;
+  /**
+   * A token for public.ecr.aws, from ECR Public's GetAuthorizationToken (us-east-1 only), as the
+   * default identity: cached and shared exactly like the private ones.
+   */
+  getPublic(): Promise<EcrToken>;
   /** GetAuthorizationToken calls made so far (for the rotation summary). */
   readonly calls: () => number;
 }
@@ -58,6 +65,12 @@ export interface TokenSourceOptions {
    * retry chains: during an ECR outage, 10,000 namespaces must not mean 10,000 chains.
    */
   readonly failureHoldMs?: number;
+}
+
+/** What both GetAuthorizationToken APIs answer with, as far as a token needs it. */
+interface AuthorizationData {
+  readonly authorizationToken?: string;
+  readonly expiresAt?: Date;
 }
 
 const DEFAULT_BACKOFF: Backoff = { baseMs: 250, capMs: 8_000, attempts: 5 };
@@ -96,6 +109,7 @@ function resultLabel(error: unknown): string {
  * One ECR token per (credentials identity, region), reused until it is due for replacement.
  * An ECR token opens every registry its identity may pull from in that region, so accounts without a
  * role mapping share the default identity's token. Concurrent needs for one key share one call.
+ * public.ecr.aws has one more key, the default identity's ECR Public token.
  */
 export function createTokenSource(options: TokenSourceOptions): TokenSource {
   const now = options.now ?? Date.now;
@@ -130,16 +144,38 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     return client;
   };
 
-  const fetchToken = async (key: string, client: ECRClient): Promise<EcrToken> => {
+  const privateLogin = (client: ECRClient) => async (): Promise<AuthorizationData | undefined> => {
+    const out = await client.send(new GetAuthorizationTokenCommand({}), {
+      abortSignal: AbortSignal.timeout(options.callTimeoutMs),
+    });
+    return out.authorizationData?.[0];
+  };
+
+  let publicClient: ECRPUBLICClient | undefined;
+  const publicLogin = async (): Promise<AuthorizationData | undefined> => {
+    // Loaded on first use: only --ecr-public needs it.
+    const { ECRPUBLICClient, GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr-public");
+    publicClient ??= new ECRPUBLICClient({
+      region: ECR_PUBLIC.region,
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: options.callTimeoutMs, throwOnRequestTimeout: true },
+    });
+    const out = await publicClient.send(new GetAuthorizationTokenCommand({}), {
+      abortSignal: AbortSignal.timeout(options.callTimeoutMs),
+    });
+    return out.authorizationData;
+  };
+
+  const fetchToken = async (
+    key: string,
+    login: () => Promise<AuthorizationData | undefined>,
+  ): Promise<EcrToken> => {
     const gap = (lastCallAt.get(key) ?? 0) + (options.minCallIntervalMs ?? 250) - now();
     if (gap > 0) await (options.sleep ?? sleep)(gap);
     lastCallAt.set(key, now());
     calls += 1;
     try {
-      const out = await client.send(new GetAuthorizationTokenCommand({}), {
-        abortSignal: AbortSignal.timeout(options.callTimeoutMs),
-      });
-      const data = out.authorizationData?.[0];
+      const data = await login();
       const decoded = Buffer.from(data?.authorizationToken ?? "", "base64").toString("utf8");
       const password = decoded.startsWith("AWS:") ? decoded.slice(4) : "";
       if (!password || !data?.expiresAt)
@@ -152,49 +188,63 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     }
   };
 
+  /** The cached token for `key`, or one shared call (with retries) for it. */
+  const tokenFor = (
+    key: string,
+    target: { identity: string; region: string; service: string },
+    login: () => () => Promise<AuthorizationData | undefined>,
+  ): Promise<EcrToken> => {
+    const cached = tokens.get(key);
+    if (cached && !isDue(cached, now(), options.minTokenTtlMs)) return Promise.resolve(cached);
+    const held = heldFailures.get(key);
+    if (held && held.until > now()) return Promise.reject(held.error);
+    const running = pending.get(key);
+    if (running) return running;
+    const { identity, region, service } = target;
+    const call = login();
+    const inFlight = withRetry(() => fetchToken(key, call), {
+      ...(options.backoff ?? DEFAULT_BACKOFF),
+      verdict: retryWhile(isRetryable),
+    })
+      .then((token) => {
+        tokens.set(key, token);
+        heldFailures.delete(key);
+        options.logger.info(
+          { service, identity, region, expiresAt: token.expiresAt.toISOString() },
+          "ECR token obtained",
+        );
+        return token;
+      })
+      .catch((error: unknown) => {
+        const e = error as Error;
+        options.logger.warn(
+          { service, identity, region, error: e.name, message: e.message },
+          "ECR token request failed",
+        );
+        const failure = new TokenError(
+          `${service} GetAuthorizationToken for ${region} as ${identity} failed: ${e.name}: ${e.message}`,
+          e.name,
+        );
+        heldFailures.set(key, { until: now() + (options.failureHoldMs ?? 10_000), error: failure });
+        throw failure;
+      })
+      .finally(() => pending.delete(key));
+    pending.set(key, inFlight);
+    return inFlight;
+  };
+
   return {
     calls: () => calls,
-    async get(account, region) {
+    get(account, region) {
       const role = options.accountRoles.get(account);
       const identity = role ? role.roleArn : "default";
-      const key = `${identity}|${region}`;
-      const cached = tokens.get(key);
-      if (cached && !isDue(cached, now(), options.minTokenTtlMs)) return cached;
-      const held = heldFailures.get(key);
-      if (held && held.until > now()) throw held.error;
-      let inFlight = pending.get(key);
-      if (!inFlight) {
-        const client = clientFor(identity, region, role);
-        inFlight = withRetry(() => fetchToken(key, client), {
-          ...(options.backoff ?? DEFAULT_BACKOFF),
-          verdict: retryWhile(isRetryable),
-        })
-          .then((token) => {
-            tokens.set(key, token);
-            heldFailures.delete(key);
-            options.logger.info(
-              { identity, region, expiresAt: token.expiresAt.toISOString() },
-              "ECR token obtained",
-            );
-            return token;
-          })
-          .catch((error: unknown) => {
-            const e = error as Error;
-            options.logger.warn(
-              { identity, region, error: e.name, message: e.message },
-              "ECR token request failed",
-            );
-            const failure = new TokenError(
-              `ECR GetAuthorizationToken for ${region} as ${identity} failed: ${e.name}: ${e.message}`,
-              e.name,
-            );
-            heldFailures.set(key, { until: now() + (options.failureHoldMs ?? 10_000), error: failure });
-            throw failure;
-          })
-          .finally(() => pending.delete(key));
-        pending.set(key, inFlight);
-      }
-      return inFlight;
+      return tokenFor(`${identity}|${region}`, { identity, region, service: "ECR" }, () =>
+        privateLogin(clientFor(identity, region, role)),
+      );
+    },
+    getPublic() {
+      const target = { identity: "default", region: ECR_PUBLIC.region, service: "ECR Public" };
+      return tokenFor("default|ecr-public", target, () => publicLogin);
     },
   };
 }

@@ -62,6 +62,8 @@ export function refusal(
   namespace: NamespaceMeta,
   policy: AdmissionPolicy,
 ): string | undefined {
+  // ECR Public has no account to allow: its token opens only what anyone may pull.
+  if (registry.public) return policy.ecrPublic ? undefined : "ECR Public is not enabled (--ecr-public)";
   const broken = rulesFor(namespace, policy).find((rule) => !rule.allowed.includes(registry[rule.field]));
   return broken && `${broken.field} ${registry[broken.field]} is not allowed by ${broken.source}`;
 }

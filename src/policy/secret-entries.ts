@@ -11,8 +11,8 @@ export interface DroppedEntry {
 /**
  * Which registries of a managed Secret the rules allow *now*. Run on every write: a Secret can hold
  * entries written under looser rules, or edited in by anyone who may write Secrets in the namespace;
- * none of them is refreshed once the rules say no, and anything that is not a private ECR registry
- * goes too.
+ * none of them is refreshed once the rules say no, and anything that is not an ECR registry (or
+ * public.ecr.aws without --ecr-public) goes too.
  */
 export function recheckHosts(
   hosts: Iterable<string>,

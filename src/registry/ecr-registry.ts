@@ -16,15 +16,31 @@ export interface EcrRegistry {
   partition: Partition;
   /** The registry host exactly as the image names it, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com */
   host: string;
+  /**
+   * ECR Public: one registry for everyone, so no account ("") and no allow-list applies; its tokens
+   * are issued per identity, in us-east-1 only, by a service of its own.
+   */
+  public?: true;
 }
+
+export const ECR_PUBLIC_HOST = "public.ecr.aws";
+export const ECR_PUBLIC: Readonly<EcrRegistry> = Object.freeze({
+  account: "",
+  region: "us-east-1",
+  partition: "aws",
+  host: ECR_PUBLIC_HOST,
+  public: true,
+});
 
 export type ImageRegistry =
   | { kind: "ecr"; registry: EcrRegistry }
+  | { kind: "ecr-public"; registry: EcrRegistry }
   | { kind: "other"; host: string }
   | { kind: "invalid"; reason: string };
 
-/** A registry host (a key of a pull Secret) back into its registry; undefined when it is not private ECR. */
+/** A registry host (a key of a pull Secret) back into its registry; undefined when it is not ECR. */
 export function registryOfHost(host: string): EcrRegistry | undefined {
+  if (host === ECR_PUBLIC_HOST) return ECR_PUBLIC;
   const result = classifyImage(`${host}/x`);
   return result.kind === "ecr" && result.registry.host === host ? result.registry : undefined;
 }
@@ -86,8 +102,9 @@ export function classifyImage(image: string): ImageRegistry {
     return { kind: "other", host: DOCKER_HUB };
   }
 
-  // public.ecr.aws and every other registry fall through to "other": they need no ECR pull secret.
+  // public.ecr.aws pulls anonymously; a token only raises its limits (--ecr-public decides).
   const lower = domain.toLowerCase();
+  if (domain === ECR_PUBLIC_HOST) return { kind: "ecr-public", registry: ECR_PUBLIC };
   const registry = matchEcrHost(lower);
   if (registry === undefined) return { kind: "other", host: domain };
   // DNS would resolve it, but the pull secret we would inject is keyed by the lower-case host, and we cannot

@@ -73,10 +73,13 @@ async function freshEntries(
     hosts.map(async (host) => {
       const registry = registryOfHost(host);
       if (!registry) return;
-      const token = await tokens.get(registry.account, registry.region).catch((error: unknown) => {
+      const issued = registry.public ? tokens.getPublic() : tokens.get(registry.account, registry.region);
+      const token = await issued.catch((error: unknown) => {
         if (!(error instanceof TokenError)) throw error;
         // The namespace's users learn the account and region; the IAM role stays in the logs.
-        const publicMessage = `no ECR token for account ${registry.account} in ${registry.region}: ${error.awsError}`;
+        const publicMessage = registry.public
+          ? `no ECR Public token: ${error.awsError}`
+          : `no ECR token for account ${registry.account} in ${registry.region}: ${error.awsError}`;
         throw new EnsureError("error", publicMessage, error.message);
       });
       fresh.set(host, { password: token.password, expiresAt: token.expiresAt, issuedAt: token.issuedAt });

@@ -33,6 +33,23 @@ describe("decide: which requests are mutated", () => {
   }[] = [
     { name: "pod in an enabled namespace", request: podRequest(), expected: [EAST] },
     {
+      name: "the recorded pod with --ecr-public: its public.ecr.aws sidecar too",
+      request: podRequest(),
+      argv: ["--ecr-public=true"],
+      expected: [EAST, "public.ecr.aws"],
+    },
+    {
+      name: "pod pulling only from public.ecr.aws, without --ecr-public",
+      request: podRequest(onlyImage("public.ecr.aws/nginx/nginx:1.27")),
+      expected: "skip",
+    },
+    {
+      name: "pod pulling only from public.ecr.aws, with --ecr-public and an account allow-list",
+      request: podRequest(onlyImage("public.ecr.aws/nginx/nginx:1.27")),
+      argv: ["--ecr-public=true", "--allowed-accounts=999999999999", "--allowed-regions=eu-west-1"],
+      expected: ["public.ecr.aws"],
+    },
+    {
       name: "namespace labelled ecr-webhook.io/exclude, opted in or not",
       request: podRequest(),
       namespace: {

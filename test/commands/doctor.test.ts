@@ -247,6 +247,22 @@ describe("ecr-webhook doctor", () => {
     expect(code).toBe(1);
   });
 
+  it("--ecr-public: ECR Public's token checked too, as the default credentials", async () => {
+    const healthy = await doctor(["--ecr-public=true"]);
+    expect(healthy.lines.at(-1)).toMatch(
+      /^✓ ECR Public: token obtained as the default AWS credentials, valid until \S+$/,
+    );
+    expect(aws.count({ service: "ecr-public", action: "GetAuthorizationToken", region: "us-east-1" })).toBe(
+      1,
+    );
+    process.env.AWS_ACCESS_KEY_ID = "AKIDNOTKNOWNNOTKNOWN";
+    const { code, lines } = await doctor(["--ecr-public=true"]);
+    expect(failed(lines).at(-1)).toMatch(
+      /^✗ ECR Public GetAuthorizationToken for us-east-1 as default failed: UnrecognizedClientException: .* — fix: allow the default AWS credentials ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken, or turn --ecr-public off$/,
+    );
+    expect(code).toBe(1);
+  });
+
   it("an unreachable API server: ✗ with the fix, cluster checks skipped, AWS still checked", async () => {
     const url = kube.url;
     await kube.close();

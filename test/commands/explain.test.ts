@@ -24,7 +24,23 @@ describe("ecr-webhook explain", () => {
       patch: [{ op: "add", path: "/spec/imagePullSecrets", value: [{ name: "ecr-pull-secret" }] }],
       imagePullSecrets: ["ecr-pull-secret"],
     });
-    expect(result.images.map((i: any) => i.registry.kind)).toEqual(["ecr", "other"]);
+    expect(result.images.map((i: any) => i.registry.kind)).toEqual(["ecr", "ecr-public"]);
+  });
+
+  it("with --ecr-public, public.ecr.aws joins the Secret, whatever the allow-lists say", async () => {
+    const argv = ["-f", "examples/pod.yaml", "--allowed-accounts", "123456789012,210987654321"];
+    const [result] = JSON.parse(await explain([...argv, "--ecr-public=true", "-o", "json"]));
+    expect(result.registries).toEqual([
+      "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+      "210987654321.dkr.ecr.eu-west-1.amazonaws.com",
+      "public.ecr.aws",
+    ]);
+    expect(await explain([...argv, "--ecr-public=true"])).toContain(
+      "public.ecr.aws/nginx/nginx:1.27\n      → ECR Public: an authenticated public.ecr.aws entry (--ecr-public)",
+    );
+    expect(await explain(argv)).toContain(
+      "public.ecr.aws/nginx/nginx:1.27\n      → ECR Public: pulled anonymously (--ecr-public would add",
+    );
   });
 
   it("explains a Deployment through its pod template, keeping existing pull secrets", async () => {

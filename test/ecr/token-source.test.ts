@@ -193,3 +193,54 @@ describe("ECR token source (through the SDK, against the stand-in)", () => {
     expect((await source.get("123456789012", "us-east-1")).password).toBeTruthy();
   });
 });
+
+describe("ECR Public token source (through @aws-sdk/client-ecr-public, against the stand-in)", () => {
+  it("asks ECR Public in us-east-1 as the default identity, once for concurrent needs", async () => {
+    const source = tokenSource({
+      accountRoles: new Map([["210987654321", { roleArn: "arn:aws:iam::210987654321:role/ecr-pull" }]]),
+    });
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => source.getPublic()));
+    await source.getPublic();
+    expect(new Set(tokens.map((t) => t.password))).toEqual(new Set([aws.tokens[0]!.password]));
+    expect(aws.tokens[0]).toMatchObject({ public: true, accessKeyId: "AKIDTESTTESTTESTTEST" });
+    expect(aws.calls).toMatchObject([
+      { service: "ecr-public", action: "GetAuthorizationToken", region: "us-east-1", status: 200 },
+    ]);
+    expect(tokens[0]!.expiresAt.getTime() - Date.now()).toBeGreaterThan(11.9 * HOUR);
+  });
+
+  it("is a key of its own: private tokens for us-east-1 neither share nor replace it", async () => {
+    const source = tokenSource();
+    const [publicToken, privateToken] = await Promise.all([
+      source.getPublic(),
+      source.get("123456789012", "us-east-1"),
+    ]);
+    expect(publicToken.password).not.toBe(privateToken.password);
+    expect(aws.count({ service: "ecr-public" })).toBe(1);
+    expect(aws.count({ service: "ecr" })).toBe(1);
+  });
+
+  it("is refreshed like the others once less than the minimum TTL remains", async () => {
+    let clock = Date.now();
+    const source = tokenSource({ now: () => clock });
+    await source.getPublic();
+    clock += 6.5 * HOUR;
+    await source.getPublic();
+    expect(aws.count({ service: "ecr-public" })).toBe(2);
+  });
+
+  it("a throttled call is retried, and a failure names ECR Public", async () => {
+    const metrics = createMetrics();
+    aws.throttleNext("GetAuthorizationToken", 1);
+    await expect(tokenSource({ metrics }).getPublic()).resolves.toMatchObject({
+      password: expect.any(String),
+    });
+    expect(aws.count({ service: "ecr-public" })).toBe(2);
+    aws.failNext("GetAuthorizationToken", 10, 500);
+    await expect(tokenSource({ metrics }).getPublic()).rejects.toThrow(
+      /^ECR Public GetAuthorizationToken for us-east-1 as default failed: ServerException/,
+    );
+    const fetches = await metrics.registry.getSingleMetricAsString("ecr_webhook_token_fetches_total");
+    expect(fetches).toContain('result="throttled"} 1');
+  });
+});

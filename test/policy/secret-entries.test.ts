@@ -50,9 +50,17 @@ describe("every entry re-checked against the rules as they are now", () => {
     ];
     const result = recheckHosts(hosts, enabledNamespace(), testConfig());
     expect(result.kept).toEqual([EAST]);
-    expect(result.dropped).toEqual(
-      hosts.slice(0, 3).map((host) => ({ host, why: "not a private ECR registry" })),
-    );
+    expect(result.dropped).toEqual([
+      { host: "docker.io", why: "not a private ECR registry" },
+      { host: "public.ecr.aws", why: "ECR Public is not enabled (--ecr-public)" },
+      { host: hosts[2], why: "not a private ECR registry" },
+    ]);
+  });
+
+  it("keeps public.ecr.aws with --ecr-public, even under an account allow-list", () => {
+    const config = testConfig(["--ecr-public=true", "--allowed-accounts=123456789012"]);
+    const result = recheckHosts(["public.ecr.aws", EAST], enabledNamespace(), config);
+    expect(result).toEqual({ kept: ["public.ecr.aws", EAST], dropped: [] });
   });
 
   it("names the rule that refused an entry", () => {

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   classifyImage,
+  registryOfHost,
   defaultRegistryFor,
   isAccountId,
   isRegionName,
@@ -131,8 +132,10 @@ describe("classifyImage: other registries", () => {
     ["[::1]:5000/x", "[::1]:5000"],
     // Upper case is fine in a non-ECR host (DNS folds it; only ECR hosts get a secret keyed by name).
     ["GHCR.IO/x/y", "GHCR.IO"],
-    // Public ECR needs no secret.
-    ["public.ecr.aws/nginx/nginx:1.27", "public.ecr.aws"],
+    // Look-alikes of ECR Public.
+    ["public.ecr.aws.evil.example/nginx", "public.ecr.aws.evil.example"],
+    ["ecr.aws/nginx", "ecr.aws"],
+    ["PUBLIC.ECR.AWS/nginx", "PUBLIC.ECR.AWS"],
     // Look-alikes.
     [`evil.example/${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/x`, "evil.example"],
     [
@@ -167,6 +170,25 @@ describe("classifyImage: other registries", () => {
     [`${ACCOUNT}.dkr.ecr.eusc-de-east-1.amazonaws.eu/x`, `${ACCOUNT}.dkr.ecr.eusc-de-east-1.amazonaws.eu`],
   ])("%s", (image, host) => {
     expect(classifyImage(image)).toEqual({ kind: "other", host });
+  });
+});
+
+describe("classifyImage: ECR Public", () => {
+  it.each([
+    "public.ecr.aws/nginx/nginx:1.27",
+    "public.ecr.aws/docker/library/redis@sha256:" + "a".repeat(64),
+    "public.ecr.aws/eks-distro/kubernetes/pause:3.9",
+  ])("%s is ECR Public: no account, us-east-1", (image) => {
+    expect(classifyImage(image)).toEqual({
+      kind: "ecr-public",
+      registry: { account: "", region: "us-east-1", partition: "aws", host: "public.ecr.aws", public: true },
+    });
+  });
+
+  it("its Secret key maps back to it; no private host does", () => {
+    expect(registryOfHost("public.ecr.aws")).toMatchObject({ public: true, host: "public.ecr.aws" });
+    expect(registryOfHost(`${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`)?.public).toBeUndefined();
+    expect(registryOfHost("public.ecr.aws.evil.example")).toBeUndefined();
   });
 });
 
