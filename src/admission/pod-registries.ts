@@ -44,9 +44,9 @@ export function podAnnotations(pod: unknown): Record<string, string> {
 }
 
 /**
- * The ECR registries a pod pulls from (public.ecr.aws only with --ecr-public), plus the one its annotations ask for (a missing half
- * falls back to the configured default). Unusable annotations become warnings, never errors: a typo
- * in an annotation must not stop a pod.
+ * The ECR registries a pod pulls from (public.ecr.aws only with --ecr-public), plus the one its
+ * annotations ask for (a missing half falls back to the configured default). Unusable annotations
+ * become warnings, never errors: a typo in an annotation must not stop a pod.
  */
 export function registriesForPod(pod: unknown, policy: AdmissionPolicy): RegistryNeeds {
   const found = new Map<string, EcrRegistry>();
