@@ -9,8 +9,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import { build } from "../../test/manifests/load.js";
 import type { AwsStandIn } from "../../test/support/aws/index.js";
+import { webhookProcessEnv } from "../../test/support/aws-env.js";
 import { ADMIN_TOKEN } from "../../test/support/control-plane/control-plane.js";
 import { managedSecret } from "../../test/support/managed-secret.js";
+import { scrapeMetric } from "../../test/support/metrics-text.js";
 import { startTcpProxy } from "../../test/support/tcp-proxy.js";
 import { spawnCli, exited } from "../lib/cli-process.js";
 import { procScript } from "../lib/paths.js";
@@ -31,19 +33,6 @@ export const REAL = {
   coldNamespaces: 100,
   podsPerCold: 10,
 };
-
-function env(kubeconfig: string, aws: AwsStandIn): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    KUBECONFIG: kubeconfig,
-    POD_NAMESPACE: "ecr-webhook",
-    AWS_REGION: "us-east-1",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_ACCESS_KEY_ID: "AKIDTESTTESTTESTTEST",
-    AWS_SECRET_ACCESS_KEY: "test-secret-key-not-real",
-    ...aws.endpointEnv(),
-  };
-}
 
 const podBody = (image: string) => ({
   apiVersion: "v1",
@@ -110,20 +99,14 @@ function startWebhook(work: WorkDir, cluster: RealCluster, aws: AwsStandIn, { po
       "--log-level=warn",
       "--rotation-interval=6h",
     ],
-    env(cluster.webhookKubeconfig, aws),
+    webhookProcessEnv(cluster.webhookKubeconfig, aws.endpointEnv()),
     work.file(`webhook-${port}.log`),
   );
   return {
     child,
     ...registrationOf(work, cluster, port),
     /** Sum of a metric's samples, from the webhook's own /metrics. */
-    metric: async (name: string) => {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      return text
-        .split("\n")
-        .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-        .reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
-    },
+    metric: (name: string) => scrapeMetric(metricsPort, name),
     stop: async () => {
       child.kill("SIGINT");
       await exited(child);
@@ -273,7 +256,7 @@ async function refreshDirect(work: WorkDir, cluster: RealCluster, aws: AwsStandI
   const out = work.file("refresh-direct.log");
   const child = spawnCli(
     ["refresh", `--rotation-concurrency=${REAL.concurrency}`, "--log-level=warn"],
-    env(cluster.webhookKubeconfig, aws),
+    webhookProcessEnv(cluster.webhookKubeconfig, aws.endpointEnv()),
     out,
   );
   await exited(child);
@@ -297,7 +280,7 @@ async function refreshOnce(work: WorkDir, cluster: RealCluster, aws: AwsStandIn)
   const started = performance.now();
   const child = spawnCli(
     ["refresh", `--rotation-concurrency=${REAL.concurrency}`, "--log-level=warn"],
-    env(file, aws),
+    webhookProcessEnv(file, aws.endpointEnv()),
     out,
   );
   await exited(child);

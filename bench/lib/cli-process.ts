@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, writeFileSync } from "node:fs";
+import { webhookProcessEnv } from "../../test/support/aws-env.js";
 import { CLI_BUNDLE } from "../../test/support/shipped-cli.js";
 import type { StandIns } from "../procs/standins.js";
 import { standInKubeConfig } from "./kube.js";
@@ -18,16 +19,7 @@ export function cliEnv(work: WorkDir, standIns: StandIns): NodeJS.ProcessEnv {
   writeFileSync(kubeconfig, standInKubeConfig(standIns.kubeUrl, standIns.kubeToken).exportConfig(), {
     mode: 0o600,
   });
-  return {
-    PATH: process.env.PATH,
-    KUBECONFIG: kubeconfig,
-    POD_NAMESPACE: "ecr-webhook",
-    AWS_REGION: "us-east-1",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_ACCESS_KEY_ID: "AKIDTESTTESTTESTTEST",
-    AWS_SECRET_ACCESS_KEY: "test-secret-key-not-real",
-    ...standIns.awsEndpoints,
-  };
+  return webhookProcessEnv(kubeconfig, standIns.awsEndpoints);
 }
 
 /**

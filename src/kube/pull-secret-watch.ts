@@ -10,7 +10,7 @@ import {
 } from "@kubernetes/client-node";
 import type { Logger } from "../log/logger.js";
 import { keepInformerRunning, type KeptInformer } from "./informer.js";
-import { LIST_PAGE_SIZE } from "./namespaces.js";
+import { LIST_PAGE_SIZE, listPages } from "./list-pages.js";
 import { LIST_TIMEOUT_MS, withTimeout } from "./request-options.js";
 
 /**
@@ -81,17 +81,17 @@ export function watchPullSecrets(
   const listOptions = setHeaderOptions("Accept", METADATA_LIST, withTimeout(LIST_TIMEOUT_MS));
   const list = async (): Promise<V1SecretList> => {
     const items: V1Secret[] = [];
-    let next: string | undefined;
-    let last: V1SecretList;
-    do {
+    // The informer watches from the last page's resourceVersion.
+    let last: V1SecretList | undefined;
+    const pages = listPages(async (next) => {
       last = await api.listSecretForAllNamespaces(
         { fieldSelector, limit: LIST_PAGE_SIZE, _continue: next },
         listOptions,
       );
-      items.push(...last.items);
-      next = last.metadata?._continue || undefined;
-    } while (next);
-    return { ...last, items };
+      return { items: last.items, next: last.metadata?._continue };
+    });
+    for await (const page of pages) items.push(...page);
+    return { ...last!, items };
   };
   // client-node's Watch takes its headers from the KubeConfig; this one asks for metadata only.
   const metadataOnly = {

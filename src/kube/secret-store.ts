@@ -2,7 +2,7 @@ import type { KubeConfig, V1Secret, V1SecretList } from "@kubernetes/client-node
 import { apiFailure, isNotFound } from "./api-errors.js";
 import { jsonClient } from "./json-client.js";
 import { METADATA_LIST } from "./pull-secret-watch.js";
-import { LIST_PAGE_SIZE } from "./namespaces.js";
+import { LIST_PAGE_SIZE, listPages } from "./list-pages.js";
 import { LIST_TIMEOUT_MS } from "./request-options.js";
 
 /**
@@ -46,9 +46,8 @@ export function kubeSecretStore(kc: KubeConfig): SecretStore {
     create: (secret) => api.request<V1Secret>("POST", path(secret.metadata!.namespace!), secret),
     replace: (secret) =>
       api.request<V1Secret>("PUT", path(secret.metadata!.namespace!, secret.metadata!.name), secret),
-    async *listNamed(name) {
-      let next: string | undefined;
-      do {
+    listNamed: (name) =>
+      listPages(async (next) => {
         const query = new URLSearchParams({
           fieldSelector: `metadata.name=${name}`,
           limit: String(LIST_PAGE_SIZE),
@@ -63,11 +62,9 @@ export function kubeSecretStore(kc: KubeConfig): SecretStore {
             accept: METADATA_LIST,
           },
         );
-        yield page.items;
         // Raw JSON: the field is `continue` (the generated types call it `_continue`).
-        next = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
-      } while (next);
-    },
+        return { items: page.items, next: (page.metadata as { continue?: string } | undefined)?.continue };
+      }),
     async delete(secret) {
       const { namespace = "", name = "", uid, resourceVersion } = secret.metadata ?? {};
       try {

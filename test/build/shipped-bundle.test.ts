@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAwsStandIn, type AwsStandIn } from "../support/aws/index.js";
+import { webhookProcessEnv } from "../support/aws-env.js";
 import { loadReview } from "../support/fixtures.js";
 import { freePort } from "../support/free-port.js";
 import { dockerConfigOf, ENABLED } from "../support/harness.js";
@@ -78,16 +79,7 @@ describe("the shipped bundle", () => {
           "--log-level=debug",
         ],
         {
-          env: {
-            PATH: process.env.PATH,
-            KUBECONFIG: join(dir, "kubeconfig"),
-            POD_NAMESPACE: "ecr-webhook",
-            AWS_REGION: "us-east-1",
-            AWS_EC2_METADATA_DISABLED: "true",
-            AWS_ACCESS_KEY_ID: "AKIDTESTTESTTESTTEST",
-            AWS_SECRET_ACCESS_KEY: "test-secret-key-not-real",
-            ...aws.endpointEnv(),
-          },
+          env: webhookProcessEnv(join(dir, "kubeconfig"), aws.endpointEnv()),
           stdio: ["ignore", "pipe", "pipe"],
         },
       );

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { enabledNamespaceLister, LIST_PAGE_SIZE } from "../../src/kube/namespaces.js";
+import { LIST_PAGE_SIZE } from "../../src/kube/list-pages.js";
+import { enabledNamespaceLister } from "../../src/kube/namespaces.js";
 import { ENABLED } from "../support/harness.js";
 import { testConfig } from "../support/fixtures.js";
 import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";

@@ -1,4 +1,41 @@
 import type { AwsStandIn } from "./aws/index.js";
+import { DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY } from "./aws/identities.js";
+
+/** The stand-in's default static keys, as a pod would carry them in its environment. */
+export const STAND_IN_KEYS = {
+  AWS_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: DEFAULT_SECRET_ACCESS_KEY,
+};
+
+/** Puts process.env back as `saved` had it: added variables go, changed ones return. */
+function restoreTo(saved: NodeJS.ProcessEnv): () => void {
+  return () => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  };
+}
+
+/**
+ * The whole environment of a webhook process that tests and benchmarks start (the bundle, as the
+ * pod runs it): nothing inherited but PATH, a kubeconfig, the stand-in's static keys, every AWS
+ * endpoint on loopback, no instance-metadata lookups; `extra` last.
+ */
+export function webhookProcessEnv(
+  kubeconfig: string,
+  awsEndpoints: Record<string, string>,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    KUBECONFIG: kubeconfig,
+    POD_NAMESPACE: "ecr-webhook",
+    AWS_REGION: "us-east-1",
+    AWS_EC2_METADATA_DISABLED: "true",
+    ...STAND_IN_KEYS,
+    ...awsEndpoints,
+    ...extra,
+  };
+}
 
 /**
  * Points the SDK's own endpoint settings at the stand-in (as an operator would with
@@ -7,17 +44,10 @@ import type { AwsStandIn } from "./aws/index.js";
  */
 export function useAwsEndpoints(aws: AwsStandIn): () => void {
   const saved = { ...process.env };
-  Object.assign(process.env, aws.endpointEnv(), {
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_ACCESS_KEY_ID: "AKIDTESTTESTTESTTEST",
-    AWS_SECRET_ACCESS_KEY: "test-secret-key-not-real",
-  });
+  Object.assign(process.env, aws.endpointEnv(), { AWS_EC2_METADATA_DISABLED: "true", ...STAND_IN_KEYS });
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
-  return () => {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-  };
+  return restoreTo(saved);
 }
 
 /**
@@ -55,8 +85,5 @@ export function useAwsIdentity(aws: AwsStandIn, identity: Record<string, string>
     AWS_CONFIG_FILE: `${nowhere}/config`,
     AWS_SHARED_CREDENTIALS_FILE: `${nowhere}/credentials`,
   });
-  return () => {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-  };
+  return restoreTo(saved);
 }

@@ -8,7 +8,7 @@ import { createLogger } from "../../src/log/logger.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
 import { buildSecret } from "../../src/secrets/pull-secret.js";
 import { startAwsStandIn, type AwsStandIn, type AwsStandInOptions } from "./aws/index.js";
-import { useAwsEndpoints } from "./aws-env.js";
+import { STAND_IN_KEYS, useAwsEndpoints } from "./aws-env.js";
 import { loadReview, testConfig } from "./fixtures.js";
 import { ENABLED, LogCapture } from "./harness.js";
 import { httpsRequest, type HttpsResponse } from "./https-client.js";
@@ -206,8 +206,7 @@ export async function childEnvironment(
       KUBECONFIG: kubeconfig,
       ...aws.endpointEnv(),
       AWS_EC2_METADATA_DISABLED: "true",
-      AWS_ACCESS_KEY_ID: "AKIDTESTTESTTESTTEST",
-      AWS_SECRET_ACCESS_KEY: "test-secret-key-not-real",
+      ...STAND_IN_KEYS,
       AWS_REGION: "us-east-1",
       AWS_PROFILE: undefined,
       AWS_SESSION_TOKEN: undefined,

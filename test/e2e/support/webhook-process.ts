@@ -8,7 +8,9 @@ import { writeFile } from "node:fs/promises";
 import { Agent, request } from "node:https";
 import { join } from "node:path";
 import type { AwsStandIn } from "../../support/aws/index.js";
+import { webhookProcessEnv } from "../../support/aws-env.js";
 import { freePort } from "../../support/free-port.js";
+import { scrapeMetric } from "../../support/metrics-text.js";
 import { CLI_BUNDLE, imageNodeFlags } from "../../support/shipped-cli.js";
 import { issueLocalBundle } from "../../support/webhook.js";
 import type { ServingBundle } from "../../../src/tls/issue.js";
@@ -26,21 +28,6 @@ export async function localTls(dir: string, name: string): Promise<Tls> {
   await writeFile(certFile, bundle.serving.cert);
   await writeFile(keyFile, bundle.serving.key, { mode: 0o600 });
   return { bundle, certFile, keyFile };
-}
-
-/** The environment of a pod with static keys, every AWS endpoint on loopback, no metadata service. */
-export function processEnv(kubeconfig: string, aws: AwsStandIn, extra: NodeJS.ProcessEnv = {}) {
-  return {
-    PATH: process.env.PATH,
-    KUBECONFIG: kubeconfig,
-    POD_NAMESPACE: "ecr-webhook",
-    AWS_REGION: "us-east-1",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_ACCESS_KEY_ID: "AKIDTESTTESTTESTTEST",
-    AWS_SECRET_ACCESS_KEY: "test-secret-key-not-real",
-    ...aws.endpointEnv(),
-    ...extra,
-  };
 }
 
 export interface ServeProcess {
@@ -78,23 +65,6 @@ function httpsGet(port: number, path: string, ca: string): Promise<number> {
   });
 }
 
-async function metricsText(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  return res.text();
-}
-
-export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name) || line.startsWith("#")) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.entries(labels).every(([k, v]) => (match[2] ?? "").includes(`${k}="${v}"`));
-    if (present) sum += Number(match[3]);
-  }
-  return sum;
-}
-
 export async function startServe(options: {
   kubeconfig: string;
   aws: AwsStandIn;
@@ -122,7 +92,10 @@ export async function startServe(options: {
       "--shutdown-delay=200ms",
       ...(options.args ?? []),
     ],
-    { env: processEnv(options.kubeconfig, options.aws, options.env), stdio: ["ignore", "pipe", "pipe"] },
+    {
+      env: webhookProcessEnv(options.kubeconfig, options.aws.endpointEnv(), options.env),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   const lines: string[] = [];
   let rest = "";
@@ -162,7 +135,7 @@ export async function startServe(options: {
       }
       throw new Error(`serve not ready within ${timeoutMs} ms:\n${lines.slice(-20).join("\n")}`);
     },
-    metric: async (name, labels) => sumMetric(await metricsText(metricsPort), name, labels),
+    metric: (name, labels) => scrapeMetric(metricsPort, name, labels),
     async stop() {
       if (exited) return exit;
       child.kill("SIGTERM");
@@ -195,7 +168,7 @@ export function runCli(
       process.execPath,
       [...imageNodeFlags(), CLI_BUNDLE, ...args],
       {
-        env: processEnv(options.kubeconfig, options.aws, options.env),
+        env: webhookProcessEnv(options.kubeconfig, options.aws.endpointEnv(), options.env),
         timeout: options.timeoutMs ?? 60_000,
       },
       (error, stdout, stderr) => {
