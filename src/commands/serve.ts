@@ -93,7 +93,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     deadlineMs: config.admissionDeadlineMs,
   });
   const readiness = () => {
-    const certificate = tls.watcher?.health() ?? { ok: true, detail: "self-signed" };
+    const certificate = tls.watcher?.health(new Date()) ?? { ok: true, detail: "self-signed" };
     const namespaceCache = cluster ? (cluster.cache.synced() ? "synced" : "not synced") : "static";
     const ok = !closing && certificate.ok && namespaceCache !== "not synced";
     return { ok, checks: { certificate: certificate.detail, namespaceCache, shuttingDown: String(closing) } };

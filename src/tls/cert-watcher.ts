@@ -72,7 +72,7 @@ export class CertificateWatcher {
   }
 
   /** For /readyz: the certificate in service, and whether the files on disk are currently usable. */
-  health(now = new Date()): { ok: boolean; detail: string } {
+  health(now: Date): { ok: boolean; detail: string } {
     if (!this.current) return { ok: false, detail: "no certificate loaded" };
     if (this.current.notAfter <= now)
       return { ok: false, detail: `certificate expired at ${this.current.notAfter.toISOString()}` };

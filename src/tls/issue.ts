@@ -25,14 +25,15 @@ export async function issueServingBundle(options: {
   ipAddresses?: readonly string[];
   validityDays: number;
   ca?: KeyPair;
-  now?: Date;
+  /** The issuing moment: certificates start a minute before it (clock skew between nodes). */
+  now: Date;
   /**
    * Subject of a new CA (default "ecr-webhook-ca"). Give each CA its own when several may sit in one
    * caBundle: without key identifiers, OpenSSL-based clients pick the issuer by subject alone.
    */
   caCommonName?: string;
 }): Promise<ServingBundle> {
-  const notBeforeDate = new Date((options.now ?? new Date()).getTime() - 60_000);
+  const notBeforeDate = new Date(options.now.getTime() - 60_000);
   const ca =
     options.ca ??
     (await issue({

@@ -31,6 +31,7 @@ export async function servingPair(
     dnsNames: ["localhost", "host.docker.internal", "host.k3d.internal", "host.minikube.internal"],
     ipAddresses: ["127.0.0.1", "::1"],
     validityDays: 30,
+    now: new Date(),
   });
   const caBundlePath = config.caBundleOut ?? join(await mkdtemp(join(tmpdir(), "ecr-webhook-")), "ca.crt");
   await writeFile(caBundlePath, bundle.ca.cert, { mode: 0o644 });

@@ -39,7 +39,7 @@ beforeAll(async () => {
     issue(NAMES, 10, ago(20)),
   ]);
   // A serving certificate that outlives its CA: the CA's expiry is what counts.
-  const shortCa = await issueServingBundle({ dnsNames: ["x"], validityDays: 10 });
+  const shortCa = await issueServingBundle({ dnsNames: ["x"], validityDays: 10, now: NOW });
   caNearExpiry = await issueServingBundle({ dnsNames: NAMES, validityDays: 365, ca: shortCa.ca, now: NOW });
 });
 

@@ -60,7 +60,10 @@ describe("README stays true to the code", () => {
 
   it("gives .ci/run's test command as a quick-start command", () => {
     const ci = readFileSync(new URL("../../.ci/run", import.meta.url), "utf8");
-    expect(ci).toMatch(/^npm test$/m);
+    // Run on the image's Node, then again with the clock shifted and on the oldest supported Node.
+    expect(ci).toMatch(/^with_node "\$image_bin" npm test$/m);
+    expect(ci).toMatch(/^with_node "\$image_bin" faketime -f '\+\d+d' npm test$/m);
+    expect(ci).toMatch(/^with_node "\$oldest_bin" npm test$/m);
     expect(readme).toContain("npm ci && npm test");
   });
 });

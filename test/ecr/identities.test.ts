@@ -32,6 +32,7 @@ import {
   type PodIdentityAgent,
 } from "../support/aws/index.js";
 import { useAwsIdentity } from "../support/aws-env.js";
+import { shiftedClockEnv } from "../support/clock-env.js";
 import { dockerConfigOf, ENABLED, leakedSecrets, startHarness, type Harness } from "../support/harness.js";
 import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";
 import { managedSecret } from "../support/managed-secret.js";
@@ -406,6 +407,7 @@ describe("the shipped bundle's default chain", () => {
         // Exactly what IRSA gives a pod, and nothing else: no keys, no shared files, no metadata service.
         env: {
           PATH: process.env.PATH,
+          ...shiftedClockEnv(),
           KUBECONFIG: join(dir, "kubeconfig"),
           AWS_ROLE_ARN: WEBHOOK_ROLE,
           AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "token"),

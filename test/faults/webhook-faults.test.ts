@@ -93,6 +93,8 @@ describe("certificate swap under load", () => {
       dnsNames: ["localhost"],
       ipAddresses: ["127.0.0.1"],
       validityDays: 1,
+      // Judged by the TLS stacks of this process, which read the real clock.
+      now: new Date(),
       caCommonName: "ecr-webhook-ca-next",
     });
     // The API server's caBundle holds both CAs while the certificate is rotated.

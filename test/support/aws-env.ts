@@ -1,5 +1,6 @@
 import type { AwsStandIn } from "./aws/index.js";
 import { DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY } from "./aws/identities.js";
+import { shiftedClockEnv } from "./clock-env.js";
 
 /** The stand-in's default static keys, as a pod would carry them in its environment. */
 export const STAND_IN_KEYS = {
@@ -17,8 +18,8 @@ function restoreTo(saved: NodeJS.ProcessEnv): () => void {
 
 /**
  * The whole environment of a webhook process that tests and benchmarks start (the bundle, as the
- * pod runs it): nothing inherited but PATH, a kubeconfig, the stand-in's static keys, every AWS
- * endpoint on loopback, no instance-metadata lookups; `extra` last.
+ * pod runs it): nothing inherited but PATH and a shifted clock, a kubeconfig, the stand-in's static
+ * keys, every AWS endpoint on loopback, no instance-metadata lookups; `extra` last.
  */
 export function webhookProcessEnv(
   kubeconfig: string,
@@ -27,6 +28,7 @@ export function webhookProcessEnv(
 ): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
+    ...shiftedClockEnv(),
     KUBECONFIG: kubeconfig,
     POD_NAMESPACE: "ecr-webhook",
     AWS_REGION: "us-east-1",

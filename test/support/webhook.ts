@@ -21,8 +21,14 @@ export interface TestWebhook extends RunningWebhook {
   rotateCertificate(): Promise<ServingBundle>;
 }
 
+/** A bundle for real TLS on loopback: its validity is judged by the real clock, so it is issued by it. */
 export async function issueLocalBundle(): Promise<ServingBundle> {
-  return issueServingBundle({ dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], validityDays: 1 });
+  return issueServingBundle({
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1"],
+    validityDays: 1,
+    now: new Date(),
+  });
 }
 
 /** The real server on a loopback port with certificate files in a temp directory. */
