@@ -56,6 +56,12 @@ function kubeconfigFile(state: ControlPlaneState, token: string, file: string): 
   return file;
 }
 
+/** The token a TokenRequest answered with (the API server always sets it on success). */
+function issuedToken(request: { status?: { token?: string } }): string {
+  if (!request.status?.token) throw new Error("the TokenRequest was answered without a token");
+  return request.status.token;
+}
+
 export async function startRealCluster(work: WorkDir): Promise<Found> {
   const found = discover();
   if (found.kind !== "binaries") {
@@ -93,7 +99,7 @@ export async function startRealCluster(work: WorkDir): Promise<Found> {
       state,
       admin,
       core,
-      webhookKubeconfig: kubeconfigFile(state, token.status!.token, work.file("webhook-sa.kubeconfig")),
+      webhookKubeconfig: kubeconfigFile(state, issuedToken(token), work.file("webhook-sa.kubeconfig")),
       kubectl: existsSync(kubectl) ? kubectl : undefined,
       version,
       async close() {

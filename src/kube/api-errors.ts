@@ -28,6 +28,26 @@ function statusBody(body: unknown): StatusBody | undefined {
   }
 }
 
+/**
+ * What went wrong when no answer came back. fetch reports every network failure as "fetch failed"
+ * and keeps what happened (ECONNREFUSED, a TLS error, a timeout) in its cause, the part an operator
+ * needs; a connection tried on several addresses keeps one error per address.
+ */
+function networkMessage(error: unknown): string {
+  interface Described {
+    message?: string;
+    code?: string;
+    cause?: Described;
+    errors?: Described[];
+  }
+  const firstLine = (text: string | undefined) => text?.split("\n")[0] ?? "";
+  const outer = (typeof error === "object" && error !== null ? error : {}) as Described;
+  const text = firstLine(outer.message ?? String(error));
+  const cause = outer.cause;
+  const detail = firstLine(cause?.message || cause?.errors?.[0]?.message || cause?.code);
+  return detail && !text.includes(detail) ? `${text}: ${detail}` : text;
+}
+
 export function apiFailure(error: unknown): ApiFailure {
   const e = (error ?? {}) as {
     code?: unknown;
@@ -39,7 +59,7 @@ export function apiFailure(error: unknown): ApiFailure {
   const body = statusBody(e.body);
   const retryAfter = Number(e.headers?.["retry-after"] ?? Number.NaN);
   // A Status message never carries object data; an ApiException's own message may, so it is not used.
-  const fallback = code === undefined ? (String(e.message ?? error).split("\n")[0] ?? "") : `HTTP ${code}`;
+  const fallback = code === undefined ? networkMessage(error) : `HTTP ${code}`;
   return {
     code,
     reason: body?.reason,

@@ -1,6 +1,6 @@
-import http from "node:http";
-import https from "node:https";
+import type https from "node:https";
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
+import { Agent, type Dispatcher } from "undici";
 
 /**
  * Sockets one process keeps to the API server: above the busiest moment (rotation's concurrency,
@@ -10,68 +10,77 @@ import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
 export const MAX_API_SOCKETS = 32;
 /** Distinct TLS identities kept at once (client certificates from an exec plugin rotate). */
 const MAX_IDENTITIES = 4;
+/**
+ * How long an idle connection is kept. undici's default (4 s) would reconnect between two rotation
+ * bursts; the API server closes idle connections after 90 s (its IdleTimeout), so stay below it.
+ */
+const IDLE_KEEP_MS = 60_000;
 
-type AnyAgent = http.Agent & { options?: Record<string, unknown> };
+/** TLS settings that make two connections interchangeable: whom they trust and who they are. */
+const TLS_KEYS = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"] as const;
 
-/** What makes two agents interchangeable: where they connect and as whom. */
-function identityOf(options: Record<string, unknown>): string {
-  const keys = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"];
+function identityOf(server: string, options: https.RequestOptions): string {
   const text = (value: unknown) =>
     Buffer.isBuffer(value)
       ? value.toString("base64")
       : typeof value === "string"
         ? value
         : JSON.stringify(value ?? "");
-  return JSON.stringify(keys.map((key) => text(options[key])));
+  const tls = options as Record<string, unknown>;
+  return JSON.stringify([new URL(server).origin, ...TLS_KEYS.map((key) => text(tls[key]))]);
 }
 
 /**
- * A KubeConfig whose every request (typed APIs, watches, Leases, Events) shares one keep-alive
- * connection pool per TLS identity. @kubernetes/client-node 1.x builds a new Agent for each request,
- * so without this each GET or PUT pays a TCP and TLS handshake (kubernetes-client/javascript#2893).
- * Everything the kubeconfig says still applies: CA, client certificates (a changed certificate is a
- * new identity, hence a new pool), and credentials, which travel in headers set per request (a
- * rotating token file or an exec plugin is read as before). Proxy agents are left as they are.
+ * A KubeConfig whose every request (typed APIs, watches, Leases, Events, the JSON client) shares one
+ * keep-alive connection pool per TLS identity. @kubernetes/client-node 2.x builds a new undici Agent
+ * for every request (`applySecurityAuthentication`), so each GET or PUT would pay a TCP and TLS
+ * handshake. Everything the kubeconfig says still applies: the CA, client certificates (a changed
+ * certificate is a new identity, hence a new pool), and credentials, which travel in headers set per
+ * request (a rotating token file or an exec plugin is read as before). Proxies are left to the client.
+ * Plain-HTTP servers (a local proxy, tests) get a pool too: the client would otherwise use fetch's
+ * global dispatcher, which keeps connections alive but never bounds how many it opens.
  */
 export class PooledKubeConfig extends KubeConfig {
-  private readonly pools = new Map<string, AnyAgent>();
+  private readonly pools = new Map<string, Agent>();
 
-  private pooled(agent: AnyAgent | undefined): AnyAgent | undefined {
-    const kind = agent?.constructor;
-    if (!agent || (kind !== https.Agent && kind !== http.Agent)) return agent;
-    const options = agent.options ?? {};
-    const key = `${kind === https.Agent ? "https" : "http"}|${identityOf(options)}`;
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    const cluster = this.getCurrentCluster();
+    if (!cluster || cluster.proxyUrl) {
+      await super.applySecurityAuthentication(context);
+      return;
+    }
+    // The same settings the client derives for its own Agent (CA, client certificate, credentials).
+    const options: https.RequestOptions = {};
+    await this.applyToHTTPSOptions(options);
+    for (const [name, value] of Object.entries(options.headers ?? {}))
+      context.setHeaderParam(name, String(value));
+    if (options.auth)
+      context.setHeaderParam("Authorization", `Basic ${Buffer.from(options.auth).toString("base64")}`);
+    context.setDispatcher(this.pooled(cluster.server, options));
+  }
+
+  private pooled(server: string, options: https.RequestOptions): Dispatcher {
+    const key = identityOf(server, options);
     let pool = this.pools.get(key);
     if (!pool) {
-      const settings = {
-        ...options,
-        keepAlive: true,
-        maxSockets: MAX_API_SOCKETS,
-        scheduling: "lifo" as const,
-      };
-      pool = kind === https.Agent ? new https.Agent(settings) : new http.Agent(settings);
+      const tls = Object.fromEntries(
+        TLS_KEYS.filter((name) => options[name] !== undefined).map((name) => [name, options[name]]),
+      );
+      pool = new Agent({
+        connections: MAX_API_SOCKETS,
+        keepAliveTimeout: IDLE_KEEP_MS,
+        keepAliveMaxTimeout: IDLE_KEEP_MS,
+        connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 },
+      });
       this.pools.set(key, pool);
       if (this.pools.size > MAX_IDENTITIES) this.drop(this.pools.keys().next().value!);
     }
-    agent.destroy();
     return pool;
   }
 
   private drop(key: string): void {
-    this.pools.get(key)?.destroy();
+    void this.pools.get(key)?.destroy();
     this.pools.delete(key);
-  }
-
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    const pooled = this.pooled(context.getAgent() as AnyAgent | undefined);
-    if (pooled) context.setAgent(pooled);
-  }
-
-  override async applyToHTTPSOptions(opts: Parameters<KubeConfig["applyToHTTPSOptions"]>[0]): Promise<void> {
-    await super.applyToHTTPSOptions(opts);
-    const target = opts as { agent?: AnyAgent };
-    target.agent = this.pooled(target.agent);
   }
 
   /** Closes every pooled connection (shutdown, end of a one-shot command). */

@@ -4,6 +4,7 @@ import {
   setHeaderOptions,
   Watch,
   type KubeConfig,
+  type RequestContext,
   type V1ObjectMeta,
   type V1Secret,
   type V1SecretList,
@@ -96,8 +97,10 @@ export function watchPullSecrets(
   // client-node's Watch takes its headers from the KubeConfig; this one asks for metadata only.
   const metadataOnly = {
     getCurrentCluster: () => kc.getCurrentCluster(),
-    applyToFetchOptions: (opts: { headers?: Record<string, string> }) =>
-      kc.applyToFetchOptions({ ...opts, headers: { ...opts.headers, Accept: METADATA } }),
+    applySecurityAuthentication: async (context: RequestContext) => {
+      await kc.applySecurityAuthentication(context);
+      context.setHeaderParam("Accept", METADATA);
+    },
   } as unknown as KubeConfig;
   const informer = new ListWatch<V1Secret>(
     "/api/v1/secrets",

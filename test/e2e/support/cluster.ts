@@ -120,7 +120,7 @@ export function connect(): TestCluster {
         body: { spec: { expirationSeconds: 3 * 3600, audiences: [] } },
       });
       return kubeconfigWith(
-        request.status!.token,
+        request.status?.token ?? "",
         join(runDir, `${namespace}-${name}-${++counter}.kubeconfig`),
       );
     },
