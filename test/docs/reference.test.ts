@@ -1,0 +1,25 @@
+/** docs/reference.md against the code it describes: the commands, the flags and the metrics. */
+import { describe, expect, it } from "vitest";
+import { COMMANDS } from "../../src/commands/help.js";
+import { envName, FLAGS } from "../../src/config/flags.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { readPage } from "./markdown.js";
+
+const reference = readPage("docs/reference.md");
+
+describe("docs/reference.md stays true to the code", () => {
+  it.each(FLAGS.map((f) => f.name))("documents --%s and its environment twin", (name) => {
+    expect(reference).toContain(`\`--${name}\``);
+    expect(reference).toContain(`\`${envName(name)}\``);
+  });
+
+  it("documents every metric", async () => {
+    const names = (await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(10);
+    for (const name of names) expect(reference).toContain(`\`${name}\``);
+  });
+
+  it.each(Object.keys(COMMANDS))("documents the %s command", (command) => {
+    expect(reference).toMatch(new RegExp(`\\| \`${command}[ \`]`));
+  });
+});
