@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/commands/help.js";
 import { envName, FLAGS } from "../../src/config/flags.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
-import { readPage } from "./markdown.js";
+import { readPage, section, tableRows } from "./markdown.js";
 
 const reference = readPage("docs/reference.md");
 
@@ -11,6 +11,18 @@ describe("docs/reference.md stays true to the code", () => {
   it.each(FLAGS.map((f) => f.name))("documents --%s and its environment twin", (name) => {
     expect(reference).toContain(`\`--${name}\``);
     expect(reference).toContain(`\`${envName(name)}\``);
+  });
+
+  it("has one row per flag in the flag table, as FLAGS declares it, in the same order", () => {
+    const rows = tableRows(section(reference, "Flags"));
+    const expected = FLAGS.map((flag) => [
+      `\`--${flag.name}\``,
+      `\`${envName(flag.name)}\``,
+      flag.default === undefined ? "" : `\`${flag.default}\``,
+      flag.commands.join(", "),
+      flag.help,
+    ]);
+    expect(rows).toEqual(expected);
   });
 
   it("documents every metric", async () => {
