@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/commands/help.js";
 import { envName, FLAGS } from "../../src/config/flags.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
-import { readPage, section, tableRows } from "./markdown.js";
+import { codeSpans, firstCode, readPage, section, tableRows } from "./markdown.js";
 
 const reference = readPage("docs/reference.md");
 
@@ -29,6 +29,28 @@ describe("docs/reference.md stays true to the code", () => {
     const names = (await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(10);
     for (const name of names) expect(reference).toContain(`\`${name}\``);
+  });
+
+  it("lists exactly the metrics the webhook registers, with their labels and types", () => {
+    const registered = createMetrics()
+      .registry.getMetricsAsArray()
+      .map((metric) => ({
+        name: metric.name,
+        // prom-client keeps the declared label names on the metric; its types leave them out.
+        labels: [...((metric as unknown as { labelNames?: readonly string[] }).labelNames ?? [])],
+        histogram: String(metric.type) === "histogram",
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const documented = tableRows(section(reference, "Metrics"))
+      .map(([metric = "", labels = "", meaning = ""]) => ({
+        name: firstCode(metric),
+        // The label names; what follows a name in parentheses are its values.
+        labels: codeSpans(labels.replace(/\([^)]*\)/g, "")),
+        histogram: meaning.includes("(histogram)"),
+      }))
+      .sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
+    expect(registered.length).toBeGreaterThan(10);
+    expect(documented).toEqual(registered);
   });
 
   it.each(Object.keys(COMMANDS))("documents the %s command", (command) => {
