@@ -1,11 +1,24 @@
 /** docs/reference.md against the code it describes: the commands, the flags and the metrics. */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/commands/help.js";
 import { envName, FLAGS } from "../../src/config/flags.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
-import { codeSpans, firstCode, readPage, section, tableRows } from "./markdown.js";
+import { codeSpans, firstCode, readPage, ROOT, section, tableRows } from "./markdown.js";
 
 const reference = readPage("docs/reference.md");
+
+/** The reasons of the Events the webhook writes, as the source spells them (`reason: "…"`). */
+function eventReasons(): string[] {
+  const files = readdirSync(join(ROOT, "src"), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
+    .map((entry) => join(entry.parentPath, entry.name));
+  const reasons = files.flatMap((file) =>
+    [...readFileSync(file, "utf8").matchAll(/\breason: "([A-Z][A-Za-z]+)"/g)].map((match) => match[1]!),
+  );
+  return [...new Set(reasons)].sort();
+}
 
 describe("docs/reference.md stays true to the code", () => {
   it.each(FLAGS.map((f) => f.name))("documents --%s and its environment twin", (name) => {
@@ -55,5 +68,14 @@ describe("docs/reference.md stays true to the code", () => {
 
   it.each(Object.keys(COMMANDS))("documents the %s command", (command) => {
     expect(reference).toMatch(new RegExp(`\\| \`${command}[ \`]`));
+  });
+
+  it("lists exactly the Event reasons the webhook writes", () => {
+    const written = eventReasons();
+    expect(written.length).toBeGreaterThan(4);
+    const documented = codeSpans(section(reference, "Events")).filter((span) =>
+      /^[A-Z][A-Za-z]+$/.test(span),
+    );
+    expect([...new Set(documented)].sort()).toEqual(written);
   });
 });
