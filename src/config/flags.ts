@@ -1,6 +1,6 @@
 /**
  * Every setting of every command, declared once. Parsing, environment twins, validation messages,
- * `--help` and the README's flag table are all derived from this list, so they cannot drift apart.
+ * `--help` and the flag table of docs/reference.md are all derived from this list, so they cannot drift apart.
  */
 export type FlagKind = "string" | "int" | "bool" | "duration" | "list" | "repeated";
 
