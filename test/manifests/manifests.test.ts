@@ -1026,8 +1026,30 @@ describe("Dockerfile", () => {
       const words = args.split(/\s+/).filter((word) => !word.startsWith("--"));
       return words.slice(0, -1);
     });
-    expect(sources).toEqual(["/app/dist/ecr-webhook.mjs"]);
-    expect(instructions(finalStage(), "RUN")).toEqual([]);
+    // The bundle, and the empty directory the compile cache is written into.
+    expect(sources).toEqual(["/app/dist/ecr-webhook.mjs", "/app/compile-cache"]);
+  });
+
+  it("writes the compile cache with the entrypoint's own node and flags, as the pods' user", () => {
+    // Node keys the cache by version, V8 flags and uid and silently ignores one made otherwise: it
+    // must come from this stage's node, run exactly as the entrypoint runs it, by the runtime user.
+    const runs = instructions(finalStage(), "RUN");
+    expect(runs).toHaveLength(1);
+    const run: unknown = JSON.parse(runs[0]!);
+    expect(run).toEqual([...execForm("ENTRYPOINT"), "--help"]);
+    const cache = instructions(finalStage(), "ENV")
+      .map((env) => /^NODE_COMPILE_CACHE=(\S+)$/.exec(env)?.[1])
+      .find(Boolean);
+    expect(cache, "NODE_COMPILE_CACHE").toBe("/app/compile-cache");
+    const keywords = finalStage().map((i) => i.keyword);
+    const userBeforeRun = instructions(finalStage().slice(0, keywords.indexOf("RUN")), "USER").at(-1);
+    expect(userBeforeRun).toBe(instructions(finalStage(), "USER").at(-1));
+    const copy = instructions(finalStage(), "COPY").find((args) => args.includes("compile-cache"));
+    const { uid, gid } = dockerUser();
+    expect(copy).toContain(`--chown=${uid}:${gid ?? uid}`);
+    for (const [owner, spec] of POD_SPECS)
+      for (const container of spec().containers)
+        expect(container.securityContext?.readOnlyRootFilesystem, owner).toBe(true);
   });
 
   it("sets NODE_ENV=production", () => {
