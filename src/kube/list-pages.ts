@@ -7,7 +7,8 @@ export const LIST_PAGE_SIZE = 500;
 
 /** One page of a chunked list: its items, and the token of the next page (absent or "" on the last). */
 export interface ListPage<T> {
-  readonly items: T[];
+  /** null: the API server answers an empty metadata-only list with `"items": null` (a Go nil slice). */
+  readonly items: T[] | null;
   readonly next?: string;
 }
 
@@ -22,7 +23,7 @@ export async function* listPages<T>(
   let next: string | undefined;
   do {
     const page = await read(next);
-    yield page.items;
+    yield page.items ?? [];
     next = page.next || undefined;
   } while (next);
 }

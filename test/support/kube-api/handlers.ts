@@ -89,7 +89,8 @@ function list(ctx: HandlerContext, route: Route, input: RestInput): Reply {
           resourceVersion: String(ctx.cluster.store.resourceVersion),
           ...(next ? { continue: next } : {}),
         },
-        items: items.map(partialMetadata),
+        // As the real server encodes it: a Go nil slice, so an empty metadata list says null.
+        items: items.length === 0 ? null : items.map(partialMetadata),
       },
     };
   }
