@@ -15,11 +15,14 @@ import { MiB, table, type Row } from "./lib/stats.js";
 import { makeWorkDir } from "./lib/workdir.js";
 import { burstRows, logRows, memoryRows, rotationRows, warmRows } from "./report.js";
 import { realApiServer, type RealApiServerResult } from "./apiserver/index.js";
+import { clientVariantRows, clientVariants } from "./apiserver/client-variants.js";
 import { realApiServerRows } from "./apiserver/report.js";
 import { coldBurst } from "./scenarios/burst.js";
 import { KUBECTL_SAMPLE, kubectlLoop } from "./scenarios/kubectl.js";
 import { ROTATION, rotationAtScale } from "./scenarios/rotation.js";
+import { startup } from "./scenarios/startup.js";
 import { warmAdmission } from "./scenarios/warm.js";
+import { startupRows } from "./startup-report.js";
 
 const NOTES = [
   `The webhook is the shipped artifact: dist/ecr-webhook.mjs run as \`node ${RUNTIME_FLAGS.join(" ")} dist/ecr-webhook.mjs serve\` (the Dockerfile's ENTRYPOINT flags), configured only by flags and environment, against the stand-ins; leader election, rotation and the reconciler run as in a cluster. The bare express server runs with the same Node flags.`,
@@ -28,6 +31,7 @@ const NOTES = [
   "The webhook logs at --log-level=warn (one row shows info, the default, which writes a line per review); its logs go to files in the work directory.",
   "Warm: 10 namespaces primed; at 1,000 reviews/s the load is open-loop and paced (one request every 1 ms over up to 10 keep-alive HTTPS connections, latency from send to answer). The four servers (webhook, bare express, webhook on Node's default GC settings, webhook at info) run side by side: 3 s warm-up each, then 12 s each measured in three 4 s windows taken in turn and merged. Unthrottled: autocannon, 10 connections, 5 s. The load generator shares the machine's 2 cores with the server, so unthrottled rates are a floor and latency includes some client delay (its worst send lag is reported).",
   "Cold burst: 1,000 reviews issued at once over 100 pre-opened keep-alive connections, against fresh namespaces; latency includes waiting for a connection.",
+  "Start-up: `ecr-webhook refresh` spawned with the image's flags against a loopback listener standing for the API server and AWS, timed from spawn to its first request (then killed); cold (NODE_DISABLE_COMPILE_CACHE=1) and with a compile cache written first as the Dockerfile writes it (`--help`, NODE_COMPILE_CACHE, same flags) and then made read-only, in turns after one unmeasured run; the run fails if a measured process changed the cache.",
   "Rotation: `ecr-webhook refresh` (one cycle, default --rotation-concurrency) from the bundle; its CPU and peak RSS are sampled from /proc until it exits. The Kubernetes and AWS stand-ins run in another process, not counted.",
   `kubectl: sequential, --validate=false (the stand-in serves no OpenAPI), discovery answered by an HTTPS front, one aws ecr get-login-password and one namespace list per run; the per-namespace time is measured on ${KUBECTL_SAMPLE} namespaces and extrapolated.`,
   "Real API server (step 4): etcd and kube-apiserver on loopback, found as `npm run test:e2e` finds them (skipped without them), the shipped RBAC, the webhook bundle as its own ServiceAccount, AWS the stand-in. Pod creates: one at a time over one keep-alive connection, in an enabled namespace whose Secret is warm, 3 rounds in turn with the webhook registered (by URL) and not, 20 unmeasured creates at the start of each. Rotation: `refresh` of 1,000 namespaces with stale Secrets, once through a TCP proxy that counts its connections and the time to its first (whole-process time from that run), then twice in turn with the floor, straight to the API server, the better kept; the floor is a GET + PUT per namespace from a bare keep-alive client at the same concurrency (refresh lists the Secrets in pages of 500 and PUTs each); kubectl: `kubectl create secret docker-registry … --dry-run=client -o yaml | kubectl apply -f -` per namespace on 20 namespaces. Cold: 1,000 pod creates issued at once over 64 keep-alive connections into 100 new namespaces.",
@@ -55,38 +59,54 @@ function machine() {
 
 const step = (text: string) => console.log(`[bench] ${new Date().toISOString().slice(11, 19)} ${text}`);
 
-/** BENCH_ONLY=apiserver runs step 4 alone (a quick look at the real-API-server figures). */
+/**
+ * BENCH_ONLY=apiserver runs step 5 alone (a quick look at the real-API-server figures);
+ * BENCH_ONLY=startup step 4 alone, printed and not written; BENCH_ONLY=clients compares Kubernetes
+ * clients for rotation on the real API server (bench/apiserver/client-variants.ts), printed only.
+ */
 const only = process.env.BENCH_ONLY;
 
 async function standInSteps(work: Awaited<ReturnType<typeof makeWorkDir>>) {
-  step("1/4 warm admission (webhook, bare express, webhook at info)");
+  step("1/5 warm admission (webhook, bare express, webhook at info)");
   const warm = await withStandIns((s) => warmAdmission(work, s));
-  step("2/4 cold burst");
+  step("2/5 cold burst");
   const burst = await withStandIns((s) => coldBurst(work, s));
-  step(`3/4 rotation of ${ROTATION.namespaces} namespaces, then the kubectl loop`);
+  step(`3/5 rotation of ${ROTATION.namespaces} namespaces, then the kubectl loop`);
   const { rotation, kubectl } = await withStandIns(async (s) => {
     const rotation = await rotationAtScale(work, s);
     const sample = names("rot-", ROTATION.namespaces).slice(0, KUBECTL_SAMPLE);
     return { rotation, kubectl: await kubectlLoop(work, s, sample, ROTATION.namespaces) };
   });
+  step("4/5 start-up of refresh, cold and with the compile cache");
+  const start = await startup(work);
   const rows: Row[] = [
     ...warmRows(warm),
     ...burstRows(burst),
     ...rotationRows(rotation, kubectl),
     ...memoryRows(warm, burst, rotation),
     ...logRows(warm, burst, rotation),
+    ...startupRows(start),
   ];
-  return { rows, results: { warm, burst, rotation, kubectl } };
+  return { rows, results: { warm, burst, rotation, kubectl, startup: start } };
 }
 
 async function main(): Promise<void> {
   const work = await makeWorkDir();
   const started = Date.now();
   step(`work directory (logs, kubeconfig): ${work.dir}`);
+  if (only === "clients") {
+    console.log(table(clientVariantRows(await clientVariants(work, step))));
+    return;
+  }
+  if (only === "startup") {
+    const start = await startup(work);
+    console.log(table(startupRows(start)));
+    return;
+  }
   const standIns = only === "apiserver" ? { rows: [], results: {} } : await standInSteps(work);
-  step("4/4 the real API server");
+  step("5/5 the real API server");
   const apiserver: RealApiServerResult = await realApiServer(work, step);
-  if ("skipped" in apiserver) step(`4/4 skipped: ${apiserver.skipped}`);
+  if ("skipped" in apiserver) step(`5/5 skipped: ${apiserver.skipped}`);
   const rows: Row[] = [...standIns.rows, ...realApiServerRows(apiserver)];
   const host = machine();
   console.log(

@@ -41,7 +41,7 @@ const podBody = (image: string) => ({
   spec: { containers: [{ name: "c", image }] },
 });
 
-async function createNamespaces(cluster: RealCluster, names: readonly string[], enabled: boolean) {
+export async function createNamespaces(cluster: RealCluster, names: readonly string[], enabled: boolean) {
   const client = apiClient(cluster.state, ADMIN_TOKEN, 16);
   const labels = enabled ? { "ecr-webhook.io/inject": "enabled" } : {};
   for (let i = 0; i < names.length; i += 32) {
@@ -234,7 +234,7 @@ export interface RealRotationResult {
 }
 
 /** Every namespace's Secret written stale again (expiring in 1 h), so the next pass refreshes all. */
-async function seedStale(cluster: RealCluster, names: readonly string[]) {
+export async function seedStale(cluster: RealCluster, names: readonly string[]) {
   const client = apiClient(cluster.state, ADMIN_TOKEN, 16);
   const expires = new Date(Date.now() + 3_600_000);
   for (let i = 0; i < names.length; i += 32) {

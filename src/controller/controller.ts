@@ -5,7 +5,6 @@ import { defaultRegistry } from "../policy/default-registry.js";
 import type { Config } from "../config/config.js";
 import type { NamespaceCache } from "../kube/namespace-cache.js";
 import { enabledNamespaceLister } from "../kube/namespaces.js";
-import { kubeSecretStore } from "../kube/secret-store.js";
 import { kubeServiceAccountStore } from "../kube/service-accounts.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -44,7 +43,7 @@ export function rotationDeps(deps: Omit<ControllerDeps, "cache">): RotationDeps 
   const registry = defaultRegistry(deps.config);
   return {
     listEnabledNamespaces: enabledNamespaceLister(deps.kubeConfig, deps.config),
-    listPullSecrets: () => kubeSecretStore(deps.kubeConfig).listNamed(deps.config.secretName),
+    listPullSecrets: () => deps.credentials.store.listNamed(deps.config.secretName),
     ensurer: deps.credentials.ensurer,
     tokens: deps.credentials.tokens,
     events: deps.credentials.events,
@@ -73,7 +72,7 @@ export function startController(deps: ControllerDeps): Controller {
     cache: deps.cache,
     policy: config,
     serviceAccounts: kubeServiceAccountStore(deps.kubeConfig),
-    secrets: kubeSecretStore(deps.kubeConfig),
+    secrets: deps.credentials.store,
     ensurer: deps.credentials.ensurer,
     defaultHosts: rotation.defaultHosts,
     keepOnDisable: config.keepOnDisable,

@@ -3,7 +3,7 @@ import type { EventRecorder } from "../kube/events.js";
 import type { Config } from "../config/config.js";
 import { createTokenSource, type TokenSource } from "../ecr/token-source.js";
 import { kubeEventRecorder } from "../kube/events.js";
-import { kubeSecretStore } from "../kube/secret-store.js";
+import { kubeSecretStore, type SecretStore } from "../kube/secret-store.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Backoff } from "../util/backoff.js";
@@ -12,6 +12,8 @@ import { createSecretEnsurer, type SecretEnsurer } from "./secret-ensurer.js";
 
 export interface Credentials {
   readonly tokens: TokenSource;
+  /** The one way this process reads and writes its pull Secrets. */
+  readonly store: SecretStore;
   readonly ensurer: SecretEnsurer;
   readonly events: EventRecorder;
 }
@@ -34,9 +36,12 @@ export function createCredentials(
     tuning?: Tuning;
     /** The watch of every pull Secret (serve); one-shot commands go without. */
     view?: SecretMetadataView;
+    /** Another client for Secrets (the benchmark compares them); by default plain JSON requests. */
+    store?: SecretStore;
   },
 ): Credentials {
   const { logger, metrics, now, tuning, view } = context;
+  const store = context.store ?? kubeSecretStore(kubeConfig);
   const tokens = createTokenSource({
     minTokenTtlMs: config.minTokenTtlMs,
     callTimeoutMs: tuning?.callTimeoutMs ?? config.awsCallTimeoutMs,
@@ -49,7 +54,7 @@ export function createCredentials(
   });
   const events = kubeEventRecorder(kubeConfig, { secretName: config.secretName, logger, metrics, now });
   const ensurer = createSecretEnsurer({
-    store: kubeSecretStore(kubeConfig),
+    store,
     tokens,
     policy: config,
     minTokenTtlMs: config.minTokenTtlMs,
@@ -60,5 +65,5 @@ export function createCredentials(
     now,
     backoff: tuning?.backoff,
   });
-  return { tokens, ensurer, events };
+  return { tokens, store, ensurer, events };
 }
