@@ -10,7 +10,8 @@ import { keyedQueue } from "../util/keyed-queue.js";
 import { backgroundRetries, DEFAULT_RETRY, type BackgroundRetrySettings } from "./background-retry.js";
 import type { CredentialEnsurer, EnsureFailure, EnsureResult } from "./credential-ensurer.js";
 import { isManaged, readExpiries, staleHosts, type Expiries } from "./pull-secret.js";
-import { EnsureError, reconcileSecret, type PassRequest, type PassResult } from "./reconcile-pass.js";
+import { EnsureError } from "./ensure-error.js";
+import { reconcileSecret, type PassRequest, type PassResult } from "./reconcile-pass.js";
 import type { AdmissionPolicy } from "../config/config.js";
 import type { NamespaceMeta } from "../policy/namespace.js";
 
