@@ -25,3 +25,11 @@ export function asEnsureError(namespace: string, error: unknown): EnsureError {
     return new EnsureError("namespace_terminating", `namespace ${namespace} is terminating`);
   return new EnsureError("error", failure.message);
 }
+
+/** Any failure's reason, the message for the namespace's users and the detail for the operator. */
+export function failureOf(error: unknown): { reason: EnsureFailure; message: string; detail: string } {
+  const reason = error instanceof EnsureError ? error.reason : "error";
+  const message = (error as Error).message;
+  const detail = error instanceof EnsureError ? error.detail : message;
+  return { reason, message, detail };
+}
