@@ -9,12 +9,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import { build } from "../../test/manifests/load.js";
 import type { AwsStandIn } from "../../test/support/aws/index.js";
-import { webhookProcessEnv } from "../../test/support/aws-env.js";
 import { ADMIN_TOKEN } from "../../test/support/control-plane/control-plane.js";
 import { managedSecret } from "../../test/support/managed-secret.js";
-import { scrapeMetric } from "../../test/support/metrics-text.js";
 import { startTcpProxy } from "../../test/support/tcp-proxy.js";
-import { spawnCli, exited } from "../lib/cli-process.js";
+import { spawnWebhook, startServe, type WebhookProcessOptions } from "../../test/support/webhook-process.js";
 import { procScript } from "../lib/paths.js";
 import { startChild } from "../lib/rpc.js";
 import { RUNTIME_FLAGS } from "../lib/runtime-flags.js";
@@ -88,31 +86,35 @@ interface Ports {
   readonly metricsPort: number;
 }
 
-function startWebhook(work: WorkDir, cluster: RealCluster, aws: AwsStandIn, { port, metricsPort }: Ports) {
-  const child = spawnCli(
-    [
-      "serve",
-      `--port=${port}`,
-      `--metrics-port=${metricsPort}`,
-      `--tls-cert-file=${work.certFile}`,
-      `--tls-key-file=${work.keyFile}`,
-      "--log-level=warn",
-      "--rotation-interval=6h",
-    ],
-    webhookProcessEnv(cluster.webhookKubeconfig, aws.endpointEnv()),
-    work.file(`webhook-${port}.log`),
-  );
+async function startWebhook(work: WorkDir, cluster: RealCluster, aws: AwsStandIn, ports: Ports) {
+  const serve = await startServe({
+    ...clusterOptions(cluster, aws, work.file(`webhook-${ports.port}.log`)),
+    ...ports,
+    tls: work,
+    // Registered by URL, nothing balances over it: stopping need not wait out endpoints.
+    args: ["--log-level=warn", "--shutdown-delay=0s", "--rotation-interval=6h"],
+  });
+  await serve.waitReady().catch(async (error: unknown) => {
+    await serve.stop();
+    throw error;
+  });
   return {
-    child,
-    ...registrationOf(work, cluster, port),
+    ...registrationOf(work, cluster, ports.port),
     /** Sum of a metric's samples, from the webhook's own /metrics. */
-    metric: (name: string) => scrapeMetric(metricsPort, name),
+    metric: (name: string) => serve.metric(name),
     stop: async () => {
-      child.kill("SIGINT");
-      await exited(child);
+      await serve.stop();
     },
   };
 }
+
+/** The shipped bundle as the webhook's own ServiceAccount, with the Node flags measured. */
+const clusterOptions = (cluster: RealCluster, aws: AwsStandIn, logFile: string): WebhookProcessOptions => ({
+  kubeconfig: cluster.webhookKubeconfig,
+  aws,
+  nodeFlags: RUNTIME_FLAGS,
+  logFile,
+});
 
 /** Waits until a server-side dry-run pod comes back mutated (or not): the API server's view changed. */
 async function awaitMutation(cluster: RealCluster, namespace: string, mutated: boolean) {
@@ -156,7 +158,7 @@ export async function podCreateLatency(
 ): Promise<AdmissionResult> {
   const namespace = "bench-warm";
   await createNamespaces(cluster, [namespace], true);
-  const webhook = startWebhook(work, cluster, aws, ports);
+  const webhook = await startWebhook(work, cluster, aws, ports);
   const minimalPort = await freePort();
   const minimal = startChild(procScript("minimal"), { execArgv: [...RUNTIME_FLAGS] });
   await minimal.call("start", { certFile: work.certFile, keyFile: work.keyFile, port: minimalPort });
@@ -251,18 +253,21 @@ export async function seedStale(cluster: RealCluster, names: readonly string[]) 
 
 const SUMMARY = /(\d+) refreshed, .* \((\d+) ECR calls, (\d+) ms/;
 
+/** The figures of refresh's summary line: refreshed, ECR calls, milliseconds. */
+function summaryOf(output: string): RegExpExecArray {
+  const m = SUMMARY.exec(output);
+  if (!m) throw new Error(`refresh printed no summary: ${output.slice(-1000)}`);
+  return m;
+}
+
 /** One `refresh`, straight to the API server: the cycle as the summary line reports it. */
 async function refreshDirect(work: WorkDir, cluster: RealCluster, aws: AwsStandIn) {
-  const out = work.file("refresh-direct.log");
-  const child = spawnCli(
+  const refresh = spawnWebhook(
     ["refresh", `--rotation-concurrency=${REAL.concurrency}`, "--log-level=warn"],
-    webhookProcessEnv(cluster.webhookKubeconfig, aws.endpointEnv()),
-    out,
+    clusterOptions(cluster, aws, work.file("refresh-direct.log")),
   );
-  await exited(child);
-  const m = SUMMARY.exec(readFileSync(out, "utf8"));
-  if (!m) throw new Error(`refresh printed no summary: ${readFileSync(out, "utf8").slice(-1000)}`);
-  return Number(m[3]);
+  await refresh.exit;
+  return Number(summaryOf(refresh.stdout())[3]);
 }
 
 /** One `refresh` through a TCP proxy that tells when its first connection came and how many came. */
@@ -276,20 +281,20 @@ async function refreshOnce(work: WorkDir, cluster: RealCluster, aws: AwsStandIn)
   kubeconfig.clusters[0].cluster.server = `https://127.0.0.1:${proxy.port}`;
   const file = work.file("refresh-proxied.kubeconfig");
   writeFileSync(file, JSON.stringify(kubeconfig), { mode: 0o600 });
-  const out = work.file("refresh.log");
   const started = performance.now();
-  const child = spawnCli(
+  const refresh = spawnWebhook(
     ["refresh", `--rotation-concurrency=${REAL.concurrency}`, "--log-level=warn"],
-    webhookProcessEnv(file, aws.endpointEnv()),
-    out,
+    {
+      ...clusterOptions(cluster, aws, work.file("refresh.log")),
+      kubeconfig: file,
+    },
   );
-  await exited(child);
+  await refresh.exit;
   const wallMs = performance.now() - started;
   clearInterval(watching);
   const connections = proxy.accepted();
   await proxy.close();
-  const m = SUMMARY.exec(readFileSync(out, "utf8"));
-  if (!m) throw new Error(`refresh printed no summary: ${readFileSync(out, "utf8").slice(-1000)}`);
+  const m = summaryOf(refresh.stdout());
   return {
     cycleMs: Number(m[3]),
     wallMs,
@@ -418,7 +423,7 @@ export async function coldNamespaces(
 ): Promise<ColdResult> {
   const names = Array.from({ length: REAL.coldNamespaces }, (_, i) => `cold-${String(i).padStart(3, "0")}`);
   await createNamespaces(cluster, names, true);
-  const webhook = startWebhook(work, cluster, aws, ports);
+  const webhook = await startWebhook(work, cluster, aws, ports);
   await sleep(1_500);
   await webhook.register();
   await awaitMutation(cluster, "bench-warm", true);

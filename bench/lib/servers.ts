@@ -1,11 +1,8 @@
 /** Starting the servers under test and measuring them over a load window. */
-import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import type { Agent } from "node:https";
-import { freePort } from "../../test/support/free-port.js";
 import { httpsRequest } from "../../test/support/https-client.js";
+import { startServe } from "../../test/support/webhook-process.js";
 import type { StandIns } from "../procs/standins.js";
-import { cliEnv, exited, spawnCli } from "./cli-process.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
 import { latencyOf } from "./stats.js";
 import { pacedAgent, runPacedLoad } from "./paced-load.js";
@@ -13,6 +10,7 @@ import { procScript } from "./paths.js";
 import { procStats, resetPeak } from "./proc-probe.js";
 import { startChild } from "./rpc.js";
 import { RUNTIME_FLAGS } from "./runtime-flags.js";
+import { standInOptions } from "./webhook-options.js";
 import type { WorkDir } from "./workdir.js";
 
 export interface ServerUnderTest {
@@ -38,39 +36,22 @@ export async function startWebhookProcess(
   options: { logLevel: string; logName: string; nodeFlags?: readonly string[] },
 ): Promise<ServerUnderTest> {
   const logFile = work.file(options.logName);
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawnCli(
-    [
-      "serve",
-      `--port=${port}`,
-      `--metrics-port=${metricsPort}`,
-      `--tls-cert-file=${work.certFile}`,
-      `--tls-key-file=${work.keyFile}`,
-      `--log-level=${options.logLevel}`,
-      // Nothing balances over it: stopping between scenarios need not wait out endpoints.
-      "--shutdown-delay=0s",
-    ],
-    cliEnv(work, standIns),
-    logFile,
-    options.nodeFlags,
-  );
-  const server = { pid: child.pid!, port, metricsPort, ca: work.ca, logFile, stop: () => stopCli(child) };
+  const serve = await startServe({
+    ...standInOptions(work, standIns, logFile, options.nodeFlags),
+    tls: work,
+    // Nothing balances over it: stopping between scenarios need not wait out endpoints.
+    args: [`--log-level=${options.logLevel}`, "--shutdown-delay=0s"],
+  });
+  const stop = async () => {
+    await serve.stop();
+  };
   try {
-    await waitReady(port, work.ca, child);
+    await serve.waitReady(15_000);
   } catch (error) {
-    await server.stop();
-    throw new Error(`${(error as Error).message}; its log: ${readFileSync(logFile, "utf8").slice(-2000)}`);
+    await stop();
+    throw error;
   }
-  return server;
-}
-
-/** SIGTERM, as the kubelet sends; SIGKILL if the graceful shutdown takes more than 30 s. */
-async function stopCli(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  await exited(child);
-  clearTimeout(timer);
+  return { pid: serve.pid, port: serve.port, metricsPort: serve.metricsPort, ca: work.ca, logFile, stop };
 }
 
 /** The floor: express over node:https answering a fixed review, with the same Node flags. */
@@ -81,17 +62,6 @@ export async function startBareProcess(work: WorkDir): Promise<ServerUnderTest> 
   });
   const port = await child.call<number>("start", { certFile: work.certFile, keyFile: work.keyFile });
   return { pid: child.pid, port, ca: work.ca, stop: () => child.stop() };
-}
-
-/** /readyz answers 200 once the Namespace cache has synced; gives up after 15 s. */
-async function waitReady(port: number, ca: string, child: ChildProcess): Promise<void> {
-  for (let attempt = 0; attempt < 150; attempt++) {
-    if (child.exitCode !== null) throw new Error(`ecr-webhook serve exited with ${child.exitCode}`);
-    const res = await httpsRequest({ port, ca, method: "GET", path: "/readyz" }).catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`webhook on port ${port} did not become ready`);
 }
 
 /** Sends one review and insists it was patched without a warning (the path measured must work). */

@@ -1,8 +1,8 @@
 /** A temporary directory for this run: serving certificate files, the product's logs, a kubeconfig. */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { issueLocalBundle } from "../../test/support/webhook.js";
+import { writeLocalBundle } from "../../test/support/webhook.js";
 
 export interface WorkDir {
   dir: string;
@@ -16,18 +16,14 @@ export interface WorkDir {
 
 export async function makeWorkDir(): Promise<WorkDir> {
   const dir = mkdtempSync(join(tmpdir(), "ecr-webhook-bench-"));
-  const bundle = await issueLocalBundle();
-  const certFile = join(dir, "tls.crt");
-  const keyFile = join(dir, "tls.key");
-  writeFileSync(certFile, bundle.serving.cert);
-  writeFileSync(keyFile, bundle.serving.key, { mode: 0o600 });
+  const { bundle, certFile, keyFile, ca } = await writeLocalBundle(dir);
   return {
     dir,
     certFile,
     keyFile,
     cert: bundle.serving.cert,
     key: bundle.serving.key,
-    ca: bundle.ca.cert,
+    ca,
     file: (name) => join(dir, name),
   };
 }

@@ -3,13 +3,13 @@
  * in 5 h, under the default --min-token-ttl of 6 h, on the real clock), one cycle of
  * `ecr-webhook refresh`; the stand-ins run in another process and are not counted.
  */
-import { readFileSync } from "node:fs";
 import { FLAGS } from "../../src/config/flags.js";
-import { cliEnv, exited, spawnCli } from "../lib/cli-process.js";
+import { spawnWebhook } from "../../test/support/webhook-process.js";
 import { procStats, type ProcStats } from "../lib/proc-probe.js";
 import { FIXTURE_REGISTRY, names } from "../lib/reviews.js";
 import type { StandInCounts } from "../procs/standins.js";
 import type { StandInsProcess } from "../lib/standins-client.js";
+import { standInOptions } from "../lib/webhook-options.js";
 import type { WorkDir } from "../lib/workdir.js";
 
 export const ROTATION = { namespaces: 10_000, hoursLeft: 5, secretName: "ecr-pull-secret" };
@@ -58,24 +58,24 @@ const SUMMARY =
  */
 async function refreshOnce(work: WorkDir, standIns: StandInsProcess, logFile: string): Promise<CycleFigures> {
   const started = performance.now();
-  const child = spawnCli(["refresh", "--log-level=warn"], cliEnv(work, standIns.info), logFile);
+  const refresh = spawnWebhook(["refresh", "--log-level=warn"], standInOptions(work, standIns.info, logFile));
   // The last samples may come from a process already exiting (its memory figures then read 0):
   // keep the highest of each.
   let cpuMicros = 0;
   let peakRssBytes = 0;
   const sampler = setInterval(() => {
     try {
-      const stats: ProcStats = procStats(child.pid!);
+      const stats: ProcStats = procStats(refresh.pid);
       cpuMicros = Math.max(cpuMicros, stats.cpuMicros);
       peakRssBytes = Math.max(peakRssBytes, stats.peakRssBytes);
     } catch {
       // exited between two samples
     }
   }, 10);
-  const code = await exited(child);
+  const { code } = await refresh.exit;
   clearInterval(sampler);
   const wallMs = performance.now() - started;
-  const output = readFileSync(logFile, "utf8");
+  const output = refresh.stdout();
   const m = SUMMARY.exec(output);
   if (!m || peakRssBytes === 0)
     throw new Error(`refresh exited ${code} without its summary: ${output.slice(-2000)}`);

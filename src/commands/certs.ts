@@ -12,7 +12,8 @@ import {
   readWebhookConfiguration,
   type WebhookConfigurations,
 } from "../certs/webhook-config.js";
-import { parseCommandLine, type Config } from "../config/config.js";
+import { parseCommandLine } from "../config/command-line.js";
+import type { Config } from "../config/config.js";
 import { loadKubeConfig } from "../kube/kube-config.js";
 import { kubeSecretStore, type SecretStore } from "../kube/secret-store.js";
 import { inspectCertificate, issueServingBundle } from "../tls/issue.js";

@@ -1,7 +1,7 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { decide } from "../admission/decide.js";
 import type { AdmissionPolicy } from "../config/config.js";
-import { LIST_PAGE_SIZE, listPages } from "../kube/list-pages.js";
+import { apiListPages } from "../kube/list-pages.js";
 import { LIST_TIMEOUT_MS, withTimeout } from "../kube/request-options.js";
 import type { NamespaceMeta } from "../policy/namespace.js";
 import { mapLimit } from "../util/map-limit.js";
@@ -35,13 +35,9 @@ export function admittedWithoutReference(
 
 async function podsOf(api: CoreV1Api, namespace: string): Promise<V1Pod[]> {
   const pods: V1Pod[] = [];
-  const pages = listPages(async (next) => {
-    const page = await api.listNamespacedPod(
-      { namespace, limit: LIST_PAGE_SIZE, _continue: next },
-      withTimeout(LIST_TIMEOUT_MS),
-    );
-    return { items: page.items, next: page.metadata?._continue };
-  });
+  const pages = apiListPages((page) =>
+    api.listNamespacedPod({ namespace, ...page }, withTimeout(LIST_TIMEOUT_MS)),
+  );
   for await (const page of pages) pods.push(...page);
   return pods;
 }

@@ -1,6 +1,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { describeFailure } from "../certs/failure.js";
-import { ConfigError, parseCommandLine, type Config } from "../config/config.js";
+import { parseCommandLine } from "../config/command-line.js";
+import { ConfigError, type Config } from "../config/config.js";
 import { createTokenSource } from "../ecr/token-source.js";
 import { loadKubeConfig } from "../kube/kube-config.js";
 import { createLogger } from "../log/logger.js";

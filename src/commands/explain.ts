@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
-import { ConfigError, parseCommandLine, type AdmissionPolicy } from "../config/config.js";
+import { parseCommandLine } from "../config/command-line.js";
+import { ConfigError, type AdmissionPolicy } from "../config/config.js";
 import type { NamespaceMeta } from "../policy/namespace.js";
 import { explainManifest, type Explanation } from "./explain-model.js";
 

@@ -1,4 +1,4 @@
-import { parseCommandLine } from "../config/config.js";
+import { parseCommandLine } from "../config/command-line.js";
 import { rotationDeps } from "../controller/controller.js";
 import { logSummary, runRotationCycle, type CycleSummary } from "../controller/rotation.js";
 import { loadKubeConfig } from "../kube/kube-config.js";

@@ -1,4 +1,4 @@
-import { parseCommandLine } from "../config/config.js";
+import { parseCommandLine } from "../config/command-line.js";
 import { loadKubeConfig } from "../kube/kube-config.js";
 import { createLogger } from "../log/logger.js";
 import { startWebhook } from "./serve.js";

@@ -27,3 +27,22 @@ export async function* listPages<T>(
     next = page.next || undefined;
   } while (next);
 }
+
+/** The paging parameters of a generated client's list call. */
+export interface PageRequest {
+  readonly limit: number;
+  readonly _continue: string | undefined;
+}
+
+/**
+ * `listPages` over a list call of the generated client (listNamespace, listNamespacedPod, …),
+ * `LIST_PAGE_SIZE` items a page, the next token read from the list's metadata.
+ */
+export function apiListPages<T>(
+  list: (page: PageRequest) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
+): AsyncGenerator<T[]> {
+  return listPages(async (next) => {
+    const page = await list({ limit: LIST_PAGE_SIZE, _continue: next });
+    return { items: page.items, next: page.metadata?._continue };
+  });
+}

@@ -1,5 +1,5 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { LIST_PAGE_SIZE, listPages } from "./list-pages.js";
+import { apiListPages } from "./list-pages.js";
 import { LIST_TIMEOUT_MS, withTimeout } from "./request-options.js";
 import { namespaceEnabled, type NamespaceMeta } from "../policy/namespace.js";
 import type { AdmissionPolicy } from "../config/config.js";
@@ -17,13 +17,9 @@ export function enabledNamespaceLister(
   const labelSelector = `${policy.namespaceLabel.key}=${policy.namespaceLabel.value}`;
   return async () => {
     const names: NamespaceMeta[] = [];
-    const pages = listPages(async (next) => {
-      const list = await api.listNamespace(
-        { labelSelector, limit: LIST_PAGE_SIZE, _continue: next },
-        withTimeout(LIST_TIMEOUT_MS),
-      );
-      return { items: list.items, next: list.metadata?._continue };
-    });
+    const pages = apiListPages((page) =>
+      api.listNamespace({ labelSelector, ...page }, withTimeout(LIST_TIMEOUT_MS)),
+    );
     for await (const page of pages) {
       for (const ns of page.map(toNamespaceMeta)) {
         if (namespaceEnabled(ns, policy) && !ns.terminating) names.push(ns);

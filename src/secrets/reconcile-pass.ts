@@ -2,32 +2,23 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { TokenError, type TokenSource } from "../ecr/token-source.js";
 import {
   apiFailure,
-  failureLabel,
   isAlreadyExists,
   isConflict,
   isNamespaceTerminating,
   isRetryable,
 } from "../kube/api-errors.js";
+import type { AdmissionPolicy } from "../config/config.js";
 import type { SecretMetadataView } from "../kube/pull-secret-watch.js";
 import type { SecretStore } from "../kube/secret-store.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { AdmissionPolicy } from "../config/config.js";
-import { defaultRegistry } from "../policy/default-registry.js";
 import type { NamespaceMeta } from "../policy/namespace.js";
-import { boundHosts, recheckHosts, type DroppedEntry } from "../policy/secret-entries.js";
-import { registryOfHost } from "../registry/ecr-registry.js";
+import { recheckHosts, type DroppedEntry } from "../policy/secret-entries.js";
 import { withRetry, type Backoff, type RetryVerdict } from "../util/backoff.js";
-import type { EnsureFailure } from "./credential-ensurer.js";
-import {
-  buildSecret,
-  isManaged,
-  readEntries,
-  readRecorded,
-  staleHosts,
-  type RecordedEntry,
-  type Expiries,
-  type RegistryEntry,
-} from "./pull-secret.js";
+import { asEnsureError, EnsureError } from "./ensure-error.js";
+import { nextEntries, plan } from "./pass-plan.js";
+import { startingPoint } from "./pass-starting-point.js";
+import { freshEntries, writeSecret } from "./pass-write.js";
+import { buildSecret, type Expiries } from "./pull-secret.js";
 
 export interface PassDeps {
   readonly store: SecretStore;
@@ -51,55 +42,6 @@ export interface PassResult {
   readonly evicted: readonly string[];
 }
 
-/** A failure with the reason the admission warning, the metric and the Event name. */
-export class EnsureError extends Error {
-  constructor(
-    readonly reason: EnsureFailure,
-    /** For the namespace's users (warnings, Events): names no IAM role. */
-    message: string,
-    /** For the operator (logs, `refresh`): everything known. */
-    readonly detail: string = message,
-  ) {
-    super(message);
-  }
-}
-
-async function freshEntries(
-  tokens: TokenSource,
-  hosts: readonly string[],
-): Promise<Map<string, RegistryEntry>> {
-  const fresh = new Map<string, RegistryEntry>();
-  await Promise.all(
-    hosts.map(async (host) => {
-      const registry = registryOfHost(host);
-      if (!registry) return;
-      const issued = registry.public ? tokens.getPublic() : tokens.get(registry.account, registry.region);
-      const token = await issued.catch((error: unknown) => {
-        if (!(error instanceof TokenError)) throw error;
-        // The namespace's users learn the account and region; the IAM role stays in the logs.
-        const publicMessage = registry.public
-          ? `no ECR Public token: ${error.awsError}`
-          : `no ECR token for account ${registry.account} in ${registry.region}: ${error.awsError}`;
-        throw new EnsureError("error", publicMessage, error.message);
-      });
-      fresh.set(host, { password: token.password, expiresAt: token.expiresAt, issuedAt: token.issuedAt });
-    }),
-  );
-  return fresh;
-}
-
-async function write(deps: PassDeps, desired: V1Secret, existing: V1Secret | undefined): Promise<V1Secret> {
-  const operation = existing ? "update" : "create";
-  try {
-    const written = await (existing ? deps.store.replace(desired) : deps.store.create(desired));
-    deps.metrics.secretWrites.inc({ operation, result: "success" });
-    return written;
-  } catch (error) {
-    deps.metrics.secretWrites.inc({ operation, result: failureLabel(apiFailure(error)) });
-    throw error;
-  }
-}
-
 /** What a pass is asked to do, for which namespace. */
 export interface PassRequest {
   readonly namespace: NamespaceMeta;
@@ -114,44 +56,6 @@ export interface PassRequest {
   readonly listed?: V1Secret;
 }
 
-/** The Secret a pass starts from, and its entries as far as they are known. */
-async function startingPoint(deps: PassDeps, request: PassRequest, attempt: number) {
-  const namespace = request.namespace.name;
-  // A retry (after a conflict, say) always reads afresh.
-  const listed = attempt === 0 ? request.listed : undefined;
-  const existing = listed ?? (await deps.store.read(namespace, deps.policy.secretName));
-  deps.view.record(namespace, existing?.metadata);
-  if (existing && !isManaged(existing)) {
-    throw new EnsureError(
-      "unmanaged_secret",
-      `Secret ${namespace}/${deps.policy.secretName} exists and is not managed by ecr-webhook; it is left as is`,
-    );
-  }
-  // Listed (metadata only): the times the annotations record. Read: the data's entries, passwords too.
-  let entries = new Map<string, RecordedEntry>();
-  if (existing) entries = listed ? readRecorded(existing.metadata) : readEntries(existing);
-  return { existing, listed: listed !== undefined, entries };
-}
-
-/**
- * What the Secret holds after the pass (pure): every entry re-checked against the rules as they are
- * now, at most --max-registries (what was asked for least recently goes), and which of them are due.
- */
-function plan(
-  deps: PassDeps,
-  request: PassRequest,
-  wanted: readonly string[],
-  entries: ReadonlyMap<string, RecordedEntry>,
-) {
-  const { kept, dropped } = recheckHosts(entries.keys(), request.namespace, deps.policy);
-  const asked = (host: string) => Math.max(request.lastAsked(host), entries.get(host)?.requestedAt ?? 0);
-  const own = defaultRegistry(deps.policy)?.host;
-  const protect = new Set([...wanted, ...(own && entries.has(own) ? [own] : [])]);
-  const bounded = boundHosts([...wanted, ...kept], protect, asked, deps.policy.maxRegistries);
-  const stale = staleHosts(entries, bounded.kept, deps.now(), deps.minTokenTtlMs);
-  return { hosts: bounded.kept, evicted: bounded.evicted, dropped, stale, asked };
-}
-
 /**
  * One read-decide-write pass: read the Secret (or start from its listed metadata), plan, refresh
  * whatever is due, write it back optimistically. What was read or written is recorded in the view.
@@ -160,10 +64,13 @@ async function passOnce(deps: PassDeps, request: PassRequest, attempt: number): 
   const { name: namespace } = request.namespace;
   // What is asked for must pass the rules too (the default registry may be outside a namespace's).
   const wanted = recheckHosts(request.wanted, request.namespace, deps.policy).kept;
-  const { existing, listed, entries } = await startingPoint(deps, request, attempt);
+  // A retry (after a conflict, say) always reads afresh.
+  const start = await startingPoint(deps, namespace, attempt === 0 ? request.listed : undefined);
+  const { existing, listed, entries } = start;
   if (!existing && wanted.length === 0)
     return { status: "absent", expiries: new Map(), dropped: [], evicted: [] };
-  const { hosts, evicted, dropped, stale, asked } = plan(deps, request, wanted, entries);
+  const planned = plan(deps, { ...request, wanted, entries });
+  const { hosts, evicted, dropped, stale } = planned;
   if (existing && stale.length === 0 && dropped.length === 0 && evicted.length === 0) {
     return { status: "fresh", expiries: entries, dropped, evicted };
   }
@@ -171,15 +78,9 @@ async function passOnce(deps: PassDeps, request: PassRequest, attempt: number): 
   if (listed && hosts.some((host) => !stale.includes(host) && entries.get(host)?.password === undefined)) {
     return passOnce(deps, { ...request, listed: undefined }, attempt);
   }
-  const fresh = await freshEntries(deps.tokens, stale);
-  const next = new Map(
-    hosts.map((host) => {
-      const entry = fresh.get(host) ?? (entries.get(host) as RegistryEntry);
-      const requestedAt = asked(host);
-      return [host, requestedAt > 0 ? { ...entry, requestedAt } : entry];
-    }),
-  );
-  const written = await write(deps, buildSecret(namespace, deps.policy.secretName, next, existing), existing);
+  const next = nextEntries(planned, await freshEntries(deps.tokens, stale), entries);
+  const desired = buildSecret(namespace, deps.policy.secretName, next, existing);
+  const written = await writeSecret(deps, desired, existing);
   deps.view.record(namespace, written.metadata);
   return { status: "refreshed", expiries: next, dropped, evicted };
 }
@@ -194,16 +95,6 @@ function verdict(error: unknown): RetryVerdict {
   if (isConflict(failure) || isAlreadyExists(failure)) return "now";
   if (isNamespaceTerminating(failure) || !isRetryable(failure)) return "fail";
   return { waitMs: (failure.retryAfterSeconds ?? 0) * 1000 };
-}
-
-function asEnsureError(namespace: string, error: unknown): EnsureError {
-  if (error instanceof EnsureError) return error;
-  // The token source has already retried; its failure is final for this pass.
-  if (error instanceof TokenError) return new EnsureError("error", error.message);
-  const failure = apiFailure(error);
-  if (isNamespaceTerminating(failure))
-    return new EnsureError("namespace_terminating", `namespace ${namespace} is terminating`);
-  return new EnsureError("error", failure.message);
 }
 
 /** The pass with its retries; every failure comes out as an EnsureError with a reason. */

@@ -1,4 +1,4 @@
-import type { V1ObjectMeta, V1Secret } from "@kubernetes/client-node";
+import type { V1Secret } from "@kubernetes/client-node";
 import type { TokenSource } from "../ecr/token-source.js";
 import type { EventRecorder } from "../kube/events.js";
 import { recordingView, type SecretMetadataView } from "../kube/pull-secret-watch.js";
@@ -9,10 +9,14 @@ import type { Backoff } from "../util/backoff.js";
 import { keyedQueue } from "../util/keyed-queue.js";
 import { backgroundRetries, DEFAULT_RETRY, type BackgroundRetrySettings } from "./background-retry.js";
 import type { CredentialEnsurer, EnsureFailure, EnsureResult } from "./credential-ensurer.js";
-import { isManaged, readExpiries, staleHosts, type Expiries } from "./pull-secret.js";
-import { EnsureError, reconcileSecret, type PassRequest, type PassResult } from "./reconcile-pass.js";
+import { askedHosts } from "./asked-hosts.js";
+import { failureOf } from "./ensure-error.js";
+import { failureBlocks } from "./failure-blocks.js";
+import { reportFailure, reportPass } from "./pass-report.js";
+import { reconcileSecret, type PassRequest, type PassResult } from "./reconcile-pass.js";
 import type { AdmissionPolicy } from "../config/config.js";
 import type { NamespaceMeta } from "../policy/namespace.js";
+import { freshInView } from "./view-freshness.js";
 
 export interface EnsurerDeps {
   readonly store: SecretStore;
@@ -56,22 +60,8 @@ export type RefreshOutcome =
       detail: string;
     };
 
-/** How long a namespace that cannot be served is answered from memory, to avoid request storms. */
-const BLOCK_MS: Record<EnsureFailure, number> = {
-  unmanaged_secret: 60_000,
-  namespace_terminating: 300_000,
-  error: 0,
-};
 const DEFAULT_BACKOFF: Backoff = { baseMs: 200, capMs: 5_000, attempts: 6 };
 const OK: EnsureResult = Object.freeze({ ok: true });
-
-/** The view's metadata object is replaced on every change, so its parse can be kept with it. */
-const parsed = new WeakMap<V1ObjectMeta, Expiries>();
-function expiriesOf(metadata: V1ObjectMeta): Expiries {
-  let expiries = parsed.get(metadata);
-  if (!expiries) parsed.set(metadata, (expiries = readExpiries(metadata)));
-  return expiries;
-}
 
 /**
  * Makes sure each namespace's pull Secret holds fresh entries. The warm path (the thousandth pod of a
@@ -82,60 +72,28 @@ function expiriesOf(metadata: V1ObjectMeta): Expiries {
 export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
   const now = deps.now ?? Date.now;
   const view = deps.view ?? recordingView(now);
-  const blocked = new Map<string, { until: number; reason: EnsureFailure; message: string }>();
+  const blocked = failureBlocks(now);
   const queue = keyedQueue();
   const passDeps = { ...deps, view, now, backoff: deps.backoff ?? DEFAULT_BACKOFF };
-  // When a pod last asked for each host, per namespace: the warm path counts too.
-  const asked = new Map<string, Map<string, number>>();
-  const noteAsked = (namespace: string, hosts: readonly string[]) => {
-    let hostsAsked = asked.get(namespace);
-    if (!hostsAsked) asked.set(namespace, (hostsAsked = new Map<string, number>()));
-    const at = now();
-    for (const host of hosts) hostsAsked.set(host, at);
-  };
+  const asked = askedHosts(now);
   const request = (namespace: NamespaceMeta, wanted: readonly string[], listed?: V1Secret): PassRequest => ({
     namespace,
     wanted,
-    lastAsked: (host) => asked.get(namespace.name)?.get(host) ?? 0,
+    lastAsked: asked.lastAsked(namespace.name),
     ...(listed ? { listed } : {}),
   });
 
-  /** What a pass took out of the Secret is told to the namespace's users and to the operator. */
-  const report = (namespace: string, result: PassResult) => {
-    if (result.dropped.length > 0) {
-      const message = `removed from the pull Secret: ${result.dropped.map((d) => `${d.host} (${d.why})`).join("; ")}`;
-      deps.events?.pullSecretEvent(namespace, { type: "Warning", reason: "PullSecretEntryDropped", message });
-      deps.logger.warn(
-        { namespace, dropped: result.dropped },
-        "pull Secret entries no longer allowed were dropped",
-      );
-    }
-    if (result.evicted.length > 0) {
-      const message = `the pull Secret holds at most ${deps.policy.maxRegistries} registries; removed the ones asked for least recently: ${result.evicted.join(", ")}`;
-      deps.events?.pullSecretEvent(namespace, { type: "Warning", reason: "PullSecretEntryEvicted", message });
-      deps.logger.warn({ namespace, evicted: result.evicted }, "pull Secret full: entries evicted");
-    }
-    return result;
-  };
   // Someone changed the Secret (deleted an unmanaged one, say): what was blocked is worth a new look.
-  view.onChange((namespace) => blocked.delete(namespace));
+  view.onChange((namespace) => blocked.clear(namespace));
 
-  const satisfied = (namespace: string, hosts: readonly string[]) => {
-    const metadata = view.get(namespace);
-    if (!metadata || !isManaged({ metadata })) return false;
-    return staleHosts(expiriesOf(metadata), hosts, now(), deps.minTokenTtlMs).length === 0;
-  };
+  const satisfied = (namespace: string, hosts: readonly string[]) =>
+    freshInView(view, namespace, hosts, { now: now(), minTokenTtlMs: deps.minTokenTtlMs });
 
   const fail = (namespace: string, error: unknown) => {
-    const reason = error instanceof EnsureError ? error.reason : "error";
-    const message = (error as Error).message;
-    const detail = error instanceof EnsureError ? error.detail : message;
-    if (BLOCK_MS[reason] > 0) blocked.set(namespace, { until: now() + BLOCK_MS[reason], reason, message });
-    if (reason === "unmanaged_secret") {
-      deps.events?.pullSecretEvent(namespace, { type: "Warning", reason: "UnmanagedPullSecret", message });
-    }
-    deps.logger.warn({ namespace, reason, message: detail }, "pull Secret not ensured");
-    return { ok: false as const, reason, message, detail };
+    const failure = failureOf(error);
+    blocked.note(namespace, failure);
+    reportFailure(deps, namespace, failure);
+    return { ok: false as const, ...failure };
   };
 
   // Retries are keyed by name; the namespace's rules are those of the review that failed.
@@ -147,8 +105,8 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
 
   async function ensureHosts(meta: NamespaceMeta, hosts: readonly string[], background = false) {
     const namespace = meta.name;
-    const block = blocked.get(namespace);
-    if (block && block.until > now()) {
+    const block = blocked.current(namespace);
+    if (block) {
       retries.cancel(namespace);
       return { ok: false, reason: block.reason, message: block.message } as const;
     }
@@ -157,8 +115,8 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
       return await queue.run(namespace, async (): Promise<EnsureResult> => {
         if (!satisfied(namespace, hosts)) {
           try {
-            report(namespace, await reconcileSecret(passDeps, request(meta, hosts)));
-            blocked.delete(namespace);
+            reportPass(deps, namespace, await reconcileSecret(passDeps, request(meta, hosts)));
+            blocked.clear(namespace);
           } catch (error) {
             const { ok, reason, message } = fail(namespace, error);
             if (reason === "error") {
@@ -179,7 +137,7 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
   return {
     ensure(namespace, registries) {
       const hosts = registries.map((r) => r.host);
-      noteAsked(namespace.name, hosts);
+      asked.note(namespace.name, hosts);
       // The warm path: answered at once, no promise (a pending retry is settled on the way).
       if (satisfied(namespace.name, hosts)) {
         retries.settle(namespace.name, hosts);
@@ -191,7 +149,11 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
     refresh(namespace, wanted = [], listed) {
       return queue.run(namespace.name, async (): Promise<RefreshOutcome> => {
         try {
-          return report(namespace.name, await reconcileSecret(passDeps, request(namespace, wanted, listed)));
+          return reportPass(
+            deps,
+            namespace.name,
+            await reconcileSecret(passDeps, request(namespace, wanted, listed)),
+          );
         } catch (error) {
           const { reason, message, detail } = fail(namespace.name, error);
           return { status: "failed", reason, message, detail };
@@ -200,8 +162,8 @@ export function createSecretEnsurer(deps: EnsurerDeps): SecretEnsurer {
     },
 
     forget(namespace) {
-      blocked.delete(namespace);
-      asked.delete(namespace);
+      blocked.clear(namespace);
+      asked.forget(namespace);
       retried.delete(namespace);
       retries.cancel(namespace);
     },

@@ -3,21 +3,19 @@
  * run with the Dockerfile's Node flags. The rest of the suite runs the TypeScript sources; this
  * proves the bundle (every lazily loaded command and SDK piece included) does the same job.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAwsStandIn, type AwsStandIn } from "../support/aws/index.js";
-import { webhookProcessEnv } from "../support/aws-env.js";
 import { loadReview } from "../support/fixtures.js";
-import { freePort } from "../support/free-port.js";
 import { dockerConfigOf, ENABLED } from "../support/harness.js";
 import { httpsRequest, decodePatch } from "../support/https-client.js";
 import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";
-import { CLI_BUNDLE, imageNodeFlags } from "../support/shipped-cli.js";
-import { issueLocalBundle } from "../support/webhook.js";
+import { writeLocalBundle } from "../support/webhook.js";
+import { runCli, startServe, type ServeProcess } from "../support/webhook-process.js";
 
 const run = promisify(execFile);
 const REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
@@ -28,15 +26,7 @@ beforeAll(async () => {
 
 describe("the shipped bundle", () => {
   it("explains the example pod with no cluster and no AWS", async () => {
-    const { stdout } = await run(process.execPath, [
-      ...imageNodeFlags(),
-      CLI_BUNDLE,
-      "explain",
-      "-f",
-      "examples/pod.yaml",
-      "-o",
-      "json",
-    ]);
+    const { stdout } = await runCli(["explain", "-f", "examples/pod.yaml", "-o", "json"]);
     const [result] = JSON.parse(stdout);
     expect(result.action).toBe("inject");
     expect(result.patch).toEqual([
@@ -47,11 +37,10 @@ describe("the shipped bundle", () => {
   describe("serve against the stand-ins", () => {
     let kube: KubeApiStandIn;
     let aws: AwsStandIn;
-    let child: ChildProcess | undefined;
-    const out: string[] = [];
+    let serve: ServeProcess | undefined;
 
     afterAll(async () => {
-      child?.kill("SIGKILL");
+      await serve?.kill();
       await kube?.close();
       await aws?.close();
     });
@@ -61,46 +50,21 @@ describe("the shipped bundle", () => {
       aws = await startAwsStandIn();
       kube.addNamespace("team-a", { labels: ENABLED });
       const dir = await mkdtemp(join(tmpdir(), "ecr-webhook-bundle-"));
-      const tls = await issueLocalBundle();
-      await writeFile(join(dir, "tls.crt"), tls.serving.cert);
-      await writeFile(join(dir, "tls.key"), tls.serving.key);
+      const tls = await writeLocalBundle(dir);
       await writeFile(join(dir, "kubeconfig"), kube.kubeConfig().exportConfig());
-      const port = await freePort();
-      child = spawn(
-        process.execPath,
-        [
-          ...imageNodeFlags(),
-          CLI_BUNDLE,
-          "serve",
-          `--port=${port}`,
-          `--metrics-port=${await freePort()}`,
-          `--tls-cert-file=${join(dir, "tls.crt")}`,
-          `--tls-key-file=${join(dir, "tls.key")}`,
-          "--log-level=debug",
-        ],
-        {
-          env: webhookProcessEnv(join(dir, "kubeconfig"), aws.endpointEnv()),
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      child.stdout!.on("data", (chunk: Buffer) => out.push(chunk.toString("utf8")));
-      child.stderr!.on("data", (chunk: Buffer) => out.push(chunk.toString("utf8")));
-      const exit = new Promise<number | null>((resolve) => child!.once("exit", resolve));
+      serve = await startServe({
+        kubeconfig: join(dir, "kubeconfig"),
+        aws,
+        tls,
+        args: ["--log-level=debug"],
+      });
+      const { port } = serve;
 
-      await expect
-        .poll(
-          () =>
-            httpsRequest({ port, ca: tls.ca.cert, method: "GET", path: "/readyz" }).then(
-              (r) => r.status,
-              () => 0,
-            ),
-          { timeout: 15_000, interval: 100 },
-        )
-        .toBe(200);
+      await expect.poll(() => serve!.readyz(), { timeout: 15_000, interval: 100 }).toBe(200);
 
       const review = loadReview("pod-create-ecr.json");
       review.request.namespace = "team-a";
-      const res = await httpsRequest({ port, ca: tls.ca.cert, body: JSON.stringify(review) });
+      const res = await httpsRequest({ port, ca: tls.ca, body: JSON.stringify(review) });
       expect(res.status).toBe(200);
       expect(res.json().response.warnings).toBeUndefined();
       expect(decodePatch(res.json())).toEqual([
@@ -110,9 +74,8 @@ describe("the shipped bundle", () => {
       expect(secret.type).toBe("kubernetes.io/dockerconfigjson");
       expect(dockerConfigOf(secret).auths[REGISTRY]!.password).toBe(aws.tokens[0]!.password);
 
-      child.kill("SIGTERM");
-      expect(await exit).toBe(0);
-      const logs = out.join("");
+      expect((await serve.stop()).code).toBe(0);
+      const logs = serve.stdout() + serve.stderr();
       expect(logs).toContain('"msg":"ecr-webhook serving"');
       for (const token of aws.tokens) {
         expect(logs).not.toContain(token.password);

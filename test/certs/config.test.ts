@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseCommandLine } from "../../src/config/config.js";
+import { parseCommandLine } from "../../src/config/command-line.js";
+import { ConfigError } from "../../src/config/config.js";
 
 const HOUR = 3_600_000;
 

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCerts } from "../../src/commands/certs.js";
 import { permissionChecks, WEBHOOK_PERMISSIONS } from "../../src/commands/doctor-rbac.js";
 import { runDoctor } from "../../src/commands/doctor.js";
-import { parseCommandLine } from "../../src/config/config.js";
+import { parseCommandLine } from "../../src/config/command-line.js";
 import { startAwsStandIn, type AwsStandIn } from "../support/aws/index.js";
 import { useAwsEndpoints } from "../support/aws-env.js";
 import { ENABLED } from "../support/harness.js";

@@ -10,7 +10,7 @@ import { ENABLED } from "./support/cluster.js";
 import { manifests, WEBHOOK_CONFIG, WEBHOOK_NAMESPACE } from "./support/install.js";
 import { HOUR_MS, seedManagedSecret } from "./support/seed.js";
 import { ACCOUNT, describeE2e, dockerConfigOf, REGISTRY, SECRET, useSuite } from "./support/suite.js";
-import { runCli } from "./support/webhook-process.js";
+import { runCli } from "../support/webhook-process.js";
 import { environment } from "./support/environment.js";
 
 const SERVICE_HOST = "ecr-webhook.ecr-webhook.svc";

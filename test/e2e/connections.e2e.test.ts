@@ -9,7 +9,7 @@ import { startTcpProxy } from "../support/tcp-proxy.js";
 import { ENABLED } from "./support/cluster.js";
 import { HOUR_MS, seedManagedSecret } from "./support/seed.js";
 import { describeE2e, REGISTRY, useSuite } from "./support/suite.js";
-import { runCli } from "./support/webhook-process.js";
+import { runCli } from "../support/webhook-process.js";
 
 const NAMESPACES = 60;
 

@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import { ENABLED } from "./support/cluster.js";
 import { HOUR_MS, seedManagedSecret } from "./support/seed.js";
 import { describeE2e, dockerConfigOf, SECRET, useSuite } from "./support/suite.js";
-import type { ServeProcess } from "./support/webhook-process.js";
+import type { ServeProcess } from "../support/webhook-process.js";
 
 const LEASE = { namespace: "ecr-webhook", name: "ecr-webhook-leader" };
 const LEASE_DURATION_MS = 15_000;

@@ -16,7 +16,7 @@ import { ADMIN_TOKEN, loadState, type ControlPlaneState } from "../support/contr
 import { environment } from "./support/environment.js";
 import { registerWebhook, waitUntilCalled } from "./support/install.js";
 import { describeE2e, REGISTRY, SECRET, useSuite, type Suite } from "./support/suite.js";
-import type { ServeProcess } from "./support/webhook-process.js";
+import type { ServeProcess } from "../support/webhook-process.js";
 
 const PODS_PER_SECOND = 200;
 /** How long a replica keeps serving after SIGTERM: a few of the balancer's readiness checks. */

@@ -6,7 +6,7 @@ import { expect, it } from "vitest";
 import { ENABLED } from "./support/cluster.js";
 import { HOUR_MS, seedManagedSecret } from "./support/seed.js";
 import { describeE2e, dockerConfigOf, podBody, REGISTRY, SECRET, useSuite } from "./support/suite.js";
-import { runCli } from "./support/webhook-process.js";
+import { runCli } from "../support/webhook-process.js";
 
 describeE2e("tokens shorter than --min-token-ttl (6h) on a real API server", () => {
   // One-hour tokens; rotation runs once at start, then not within this file.

@@ -32,11 +32,10 @@ import {
   type PodIdentityAgent,
 } from "../support/aws/index.js";
 import { useAwsIdentity } from "../support/aws-env.js";
-import { shiftedClockEnv } from "../support/clock-env.js";
 import { dockerConfigOf, ENABLED, leakedSecrets, startHarness, type Harness } from "../support/harness.js";
 import { startKubeApi, type KubeApiStandIn } from "../support/kube-api/index.js";
 import { managedSecret } from "../support/managed-secret.js";
-import { imageNodeFlags } from "../support/shipped-cli.js";
+import { runCli } from "../support/webhook-process.js";
 
 const run = promisify(execFile);
 const HOUR = 3_600_000;
@@ -400,25 +399,21 @@ describe("the shipped bundle's default chain", () => {
     await writeFile(join(dir, "token"), saToken);
     await writeFile(join(dir, "kubeconfig"), kube.kubeConfig().exportConfig());
     const nowhere = join(dir, "no-aws-config");
-    const { stdout, stderr } = await run(
-      process.execPath,
-      [...imageNodeFlags(), bundle, "refresh", "--log-level=silent"],
-      {
-        // Exactly what IRSA gives a pod, and nothing else: no keys, no shared files, no metadata service.
-        env: {
-          PATH: process.env.PATH,
-          ...shiftedClockEnv(),
-          KUBECONFIG: join(dir, "kubeconfig"),
-          AWS_ROLE_ARN: WEBHOOK_ROLE,
-          AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "token"),
-          AWS_EC2_METADATA_DISABLED: "true",
-          AWS_CONFIG_FILE: nowhere,
-          AWS_SHARED_CREDENTIALS_FILE: nowhere,
-          ...aws.endpointEnv(),
-        },
-        timeout: 30_000,
+    const { stdout, stderr } = await runCli(["refresh", "--log-level=silent"], {
+      bundle,
+      kubeconfig: join(dir, "kubeconfig"),
+      aws,
+      // Of credentials, exactly what IRSA gives a pod: no keys, no shared files, no metadata service.
+      env: {
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+        AWS_ROLE_ARN: WEBHOOK_ROLE,
+        AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "token"),
+        AWS_CONFIG_FILE: nowhere,
+        AWS_SHARED_CREDENTIALS_FILE: nowhere,
       },
-    );
+      timeoutMs: 30_000,
+    });
     expect(stdout).toMatch(/^✓ 1 enabled namespaces: 1 refreshed/);
     expect(stdout.includes(saToken) || stderr.includes(saToken)).toBe(false);
     const { call } = tokenBehind(aws, kube.get("secrets", "team-a", "ecr-pull-secret"), EAST);

@@ -181,9 +181,9 @@ function literalValues(source: string, property: string, label: string): Set<str
   );
 }
 
-/** The string literals resultLabel() of src/ecr/token-source.ts returns. */
+/** The string literals resultLabel() of src/ecr/token-calls.ts returns. */
 function tokenFetchResults(): Set<string> {
-  const source = readText("src/ecr/token-source.ts");
+  const source = readText("src/ecr/token-calls.ts");
   const values = literalValues(source, "tokenFetches", "result");
   const args = [...source.matchAll(/tokenFetches\.inc\(\{ result: ([^}]+) \}\)/g)].map((m) => m[1]!.trim());
   expect(args.length).toBeGreaterThanOrEqual(2);

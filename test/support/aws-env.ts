@@ -18,18 +18,19 @@ function restoreTo(saved: NodeJS.ProcessEnv): () => void {
 
 /**
  * The whole environment of a webhook process that tests and benchmarks start (the bundle, as the
- * pod runs it): nothing inherited but PATH and a shifted clock, a kubeconfig, the stand-in's static
- * keys, every AWS endpoint on loopback, no instance-metadata lookups; `extra` last.
+ * pod runs it): nothing inherited but PATH and a shifted clock, a kubeconfig (unless there is no
+ * cluster), the stand-in's static keys, every AWS endpoint on loopback, no instance-metadata
+ * lookups; `extra` last.
  */
 export function webhookProcessEnv(
-  kubeconfig: string,
+  kubeconfig: string | undefined,
   awsEndpoints: Record<string, string>,
   extra: NodeJS.ProcessEnv = {},
 ): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     ...shiftedClockEnv(),
-    KUBECONFIG: kubeconfig,
+    ...(kubeconfig === undefined ? {} : { KUBECONFIG: kubeconfig }),
     POD_NAMESPACE: "ecr-webhook",
     AWS_REGION: "us-east-1",
     AWS_EC2_METADATA_DISABLED: "true",

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseCommandLine, type Config } from "../../src/config/config.js";
+import { parseCommandLine } from "../../src/config/command-line.js";
+import type { Config } from "../../src/config/config.js";
 import type { NamespaceMeta } from "../../src/policy/namespace.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));

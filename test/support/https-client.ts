@@ -18,6 +18,8 @@ export function httpsRequest(options: {
   agent?: Agent | false;
   minVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+  /** Fails the request when the socket has been idle this long. */
+  timeoutMs?: number;
 }): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -32,6 +34,7 @@ export function httpsRequest(options: {
         minVersion: options.minVersion,
         maxVersion: options.maxVersion,
         headers: { "content-type": "application/json", ...options.headers },
+        timeout: options.timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -44,6 +47,7 @@ export function httpsRequest(options: {
       },
     );
     req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
     req.end(options.body);
   });
 }

@@ -7,7 +7,7 @@
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import { startWebhook } from "../../src/commands/serve.js";
-import { parseCommandLine } from "../../src/config/config.js";
+import { parseCommandLine } from "../../src/config/command-line.js";
 import type { LeaseTiming } from "../../src/controller/controller.js";
 import { createLogger } from "../../src/log/logger.js";
 

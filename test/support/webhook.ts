@@ -31,6 +31,26 @@ export async function issueLocalBundle(): Promise<ServingBundle> {
   });
 }
 
+/** A serving certificate's files, and the CA a client trusts it by. */
+export interface ServingFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly ca: string;
+}
+
+/** A local bundle written to `dir` as `<name>.crt` and `<name>.key` (the key readable by its owner only). */
+export async function writeLocalBundle(
+  dir: string,
+  name = "tls",
+): Promise<ServingFiles & { readonly bundle: ServingBundle }> {
+  const bundle = await issueLocalBundle();
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  await writeFile(certFile, bundle.serving.cert);
+  await writeFile(keyFile, bundle.serving.key, { mode: 0o600 });
+  return { bundle, certFile, keyFile, ca: bundle.ca.cert };
+}
+
 /** The real server on a loopback port with certificate files in a temp directory. */
 export async function startTestWebhook(
   options: {
@@ -42,11 +62,7 @@ export async function startTestWebhook(
   } = {},
 ): Promise<TestWebhook> {
   const dir = await mkdtemp(join(tmpdir(), "ecr-webhook-test-"));
-  const certFile = join(dir, "tls.crt");
-  const keyFile = join(dir, "tls.key");
-  const bundle = await issueLocalBundle();
-  await writeFile(certFile, bundle.serving.cert);
-  await writeFile(keyFile, bundle.serving.key);
+  const { bundle, certFile, keyFile } = await writeLocalBundle(dir);
   const config = testConfig([
     "--port",
     "0",

@@ -17,11 +17,15 @@ import { freePort } from "../../support/free-port.js";
 import { connect, ENABLED, uniqueName, type TestCluster } from "./cluster.js";
 import { environment } from "./environment.js";
 import { installWebhook, waitUntilCalled, WEBHOOK_NAMESPACE } from "./install.js";
-import { localTls, startServe, type ServeProcess, type Tls } from "./webhook-process.js";
+import { startServe, type ServeProcess } from "../../support/webhook-process.js";
+import { writeLocalBundle } from "../../support/webhook.js";
 
 export const ACCOUNT = "123456789012";
 export const REGISTRY = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`;
 export const SECRET = "ecr-pull-secret";
+
+/** This file's serving certificate: its files, and the bundle it was issued from. */
+export type Tls = Awaited<ReturnType<typeof writeLocalBundle>>;
 
 /** `describe`, or a skipped one (with the reason the global setup printed) without a control plane. */
 export const describeE2e = (name: string, body: () => void) =>
@@ -72,13 +76,15 @@ export function useSuite(options: { serveArgs: readonly string[] | null; aws?: A
   beforeAll(async () => {
     suite.cluster = connect();
     suite.aws = await startAwsStandIn(options.aws);
-    suite.tls = await localTls(suite.cluster.runDir, `serving-${Date.now()}`);
+    suite.tls = await writeLocalBundle(suite.cluster.runDir, `serving-${Date.now()}`);
     suite.startServe = async (args, more = {}) => {
       const serve = await startServe({
         kubeconfig: suite.kubeconfig,
         aws: suite.aws,
         tls: suite.tls,
-        args,
+        // Nothing balances over these processes (but in the rollout file, which sets its own): a
+        // test's SIGTERM need not wait out endpoints.
+        args: ["--log-level=debug", "--shutdown-delay=200ms", ...args],
         ...more,
       });
       started.push(serve);
@@ -100,7 +106,7 @@ export function useSuite(options: { serveArgs: readonly string[] | null; aws?: A
     for (const serve of started) await serve.stop();
     for (const name of namespaces) await suite.cluster.core.deleteNamespace({ name }).catch(() => undefined);
     await suite.aws?.close();
-    for (const serve of started) expect(leaks(serve.lines.join("\n"), suite.aws)).toEqual([]);
+    for (const serve of started) expect(leaks(serve.lines().join("\n"), suite.aws)).toEqual([]);
   });
   return suite;
 }

@@ -14,17 +14,4 @@ export {
   type PodIdentityRequest,
 } from "./pod-identity-agent.js";
 export { proxyEndpoint } from "./ecr.js";
-export type {
-  AwsAction,
-  AwsCall,
-  AwsCallFilter,
-  AwsIdentity,
-  AwsIdentityInput,
-  AwsRoleConfig,
-  AwsService,
-  AwsStandIn,
-  AwsStandInOptions,
-  CredentialOrigin,
-  IssuedEcrToken,
-  WebIdentityTrust,
-} from "./types.js";
+export type * from "./types.js";

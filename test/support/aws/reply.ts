@@ -77,28 +77,21 @@ export function stsError(status: number, code: string, message: string): Reply {
   };
 }
 
-const ECR_AUTH: Record<AuthFailure, [number, string]> = {
-  Missing: [400, "MissingAuthenticationTokenException"],
-  Incomplete: [400, "IncompleteSignatureException"],
-  UnknownKey: [400, "UnrecognizedClientException"],
-  BadSignature: [400, "InvalidSignatureException"],
-  Expired: [400, "ExpiredTokenException"],
-};
-
-const STS_AUTH: Record<AuthFailure, [number, string]> = {
-  Missing: [403, "MissingAuthenticationToken"],
-  Incomplete: [400, "IncompleteSignature"],
-  UnknownKey: [403, "InvalidClientTokenId"],
-  BadSignature: [403, "SignatureDoesNotMatch"],
-  Expired: [400, "ExpiredToken"],
+/** What ECR (both registries) and STS answer a request whose signature fails this way: status, error. */
+const AUTH_ERRORS: Record<AuthFailure, { ecr: [number, string]; sts: [number, string] }> = {
+  Missing: { ecr: [400, "MissingAuthenticationTokenException"], sts: [403, "MissingAuthenticationToken"] },
+  Incomplete: { ecr: [400, "IncompleteSignatureException"], sts: [400, "IncompleteSignature"] },
+  UnknownKey: { ecr: [400, "UnrecognizedClientException"], sts: [403, "InvalidClientTokenId"] },
+  BadSignature: { ecr: [400, "InvalidSignatureException"], sts: [403, "SignatureDoesNotMatch"] },
+  Expired: { ecr: [400, "ExpiredTokenException"], sts: [400, "ExpiredToken"] },
 };
 
 export function authError(service: AwsService, failure: AuthFailure, message: string): Reply {
   if (service !== "sts") {
-    const [status, type] = ECR_AUTH[failure];
+    const [status, type] = AUTH_ERRORS[failure].ecr;
     return ecrError(status, type, message);
   }
-  const [status, code] = STS_AUTH[failure];
+  const [status, code] = AUTH_ERRORS[failure].sts;
   return stsError(status, code, message);
 }
 

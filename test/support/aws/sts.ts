@@ -39,6 +39,29 @@ function sessionSeconds(raw: string | undefined, config: AwsRoleConfig | undefin
   return seconds;
 }
 
+/**
+ * The role session an AssumeRole* call asks for (RoleArn, RoleSessionName, DurationSeconds), and
+ * its Credentials element; or the ValidationError its duration earns.
+ */
+function issueSession(
+  ctx: Pick<StsContext, "nowMs" | "store">,
+  params: Readonly<Record<string, string>>,
+  config: AwsRoleConfig | undefined,
+  how: Parameters<IdentityStore["issueRoleSession"]>[3],
+): { issued: AwsIdentity; credentials: Record<string, string | undefined> } | Reply {
+  const seconds = sessionSeconds(params.DurationSeconds, config);
+  if (typeof seconds !== "number") return seconds;
+  const expiresAt = ctx.nowMs + seconds * 1000;
+  const issued = ctx.store.issueRoleSession(params.RoleArn!, params.RoleSessionName!, expiresAt, how);
+  const credentials = {
+    AccessKeyId: issued.accessKeyId,
+    SecretAccessKey: issued.secretAccessKey,
+    SessionToken: issued.sessionToken,
+    Expiration: new Date(expiresAt).toISOString(),
+  };
+  return { issued, credentials };
+}
+
 function validateAssumeRole(params: Readonly<Record<string, string | undefined>>): Reply | undefined {
   const { RoleArn: roleArn, RoleSessionName: sessionName, ExternalId: externalId } = params;
   if (roleArn === undefined) return notNull("roleArn");
@@ -66,7 +89,6 @@ function assumeRole(params: Record<string, string>, ctx: StsContext): Reply {
   const invalid = validateAssumeRole(params);
   if (invalid) return invalid;
   const roleArn = params.RoleArn!;
-  const sessionName = params.RoleSessionName!;
   const config = ctx.roleConfig(roleArn);
   const trusted =
     (config !== undefined || ctx.allowUnknownRoles) &&
@@ -78,20 +100,14 @@ function assumeRole(params: Record<string, string>, ctx: StsContext): Reply {
       `User: ${ctx.identity.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
     );
   }
-  const seconds = sessionSeconds(params.DurationSeconds, config);
-  if (typeof seconds !== "number") return seconds;
-  const expiresAt = ctx.nowMs + seconds * 1000;
-  const issued = ctx.store.issueRoleSession(roleArn, sessionName, expiresAt, {
+  const session = issueSession(ctx, params, config, {
     via: "AssumeRole",
     sourceAccessKeyId: ctx.identity.accessKeyId,
   });
+  if ("status" in session) return session;
+  const { issued, credentials } = session;
   return stsOk("AssumeRole", {
-    Credentials: {
-      AccessKeyId: issued.accessKeyId,
-      SecretAccessKey: issued.secretAccessKey,
-      SessionToken: issued.sessionToken,
-      Expiration: new Date(expiresAt).toISOString(),
-    },
+    Credentials: credentials,
     AssumedRoleUser: { AssumedRoleId: issued.userId, Arn: issued.arn },
     SourceIdentity: params.SourceIdentity,
   });
@@ -183,7 +199,6 @@ function assumeRoleWithWebIdentity(params: Record<string, string>, ctx: Unsigned
   const token = params.WebIdentityToken;
   if (token === undefined) return notNull("webIdentityToken");
   const roleArn = params.RoleArn!;
-  const sessionName = params.RoleSessionName!;
   const claims = webIdentityClaims(token);
   if (!claims) return stsError(400, "InvalidIdentityToken", NOT_VALIDATED);
   const account = parseRoleArn(roleArn)!.account;
@@ -213,21 +228,15 @@ function assumeRoleWithWebIdentity(params: Record<string, string>, ctx: Unsigned
   if (trust?.issuer !== claims.iss || (trust.subjects && !trust.subjects.includes(claims.sub))) {
     return stsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
   }
-  const seconds = sessionSeconds(params.DurationSeconds, config);
-  if (typeof seconds !== "number") return seconds;
-  const expiresAt = ctx.nowMs + seconds * 1000;
-  const issued = ctx.store.issueRoleSession(roleArn, sessionName, expiresAt, {
+  const session = issueSession(ctx, params, config, {
     via: "AssumeRoleWithWebIdentity",
     subject: claims.sub,
   });
+  if ("status" in session) return session;
+  const { issued, credentials } = session;
   // Elements in the order of the API reference; Provider is the token's `iss` for OIDC ID tokens.
   return stsOk("AssumeRoleWithWebIdentity", {
-    Credentials: {
-      AccessKeyId: issued.accessKeyId,
-      SecretAccessKey: issued.secretAccessKey,
-      SessionToken: issued.sessionToken,
-      Expiration: new Date(expiresAt).toISOString(),
-    },
+    Credentials: credentials,
     SubjectFromWebIdentityToken: claims.sub,
     AssumedRoleUser: { AssumedRoleId: issued.userId, Arn: issued.arn },
     Provider: claims.iss,
