@@ -4,13 +4,11 @@
  * client-node's generated API, and as shipped (pool and JSON client), in turns, each through a TCP
  * proxy that counts the connections it opens. `BENCH_ONLY=clients npm run bench`.
  */
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { webhookProcessEnv } from "../../test/support/aws-env.js";
-import { startAwsStandIn } from "../../test/support/aws/index.js";
+import { startAwsStandIn, type AwsStandIn } from "../../test/support/aws/index.js";
 import { startTcpProxy } from "../../test/support/tcp-proxy.js";
-import { exited } from "../lib/cli-process.js";
+import { spawnWebhook } from "../../test/support/webhook-process.js";
 import { names } from "../lib/reviews.js";
 import { RUNTIME_FLAGS } from "../lib/runtime-flags.js";
 import type { Row } from "../lib/stats.js";
@@ -35,28 +33,24 @@ export type ClientVariantsResult =
   | { skipped: string }
   | { kubernetes: string; namespaces: number; concurrency: number; runs: VariantFigures[] };
 
-async function once(
-  work: WorkDir,
-  cluster: RealCluster,
-  awsEnv: Record<string, string>,
-  variant: ClientVariant,
-) {
+async function once(work: WorkDir, cluster: RealCluster, aws: AwsStandIn, variant: ClientVariant) {
   const proxy = await startTcpProxy(Number(new URL(cluster.state.server).port));
   const kubeconfig = JSON.parse(readFileSync(cluster.webhookKubeconfig, "utf8"));
   kubeconfig.clusters[0].cluster.server = `https://127.0.0.1:${proxy.port}`;
   const file = work.file(`clients-${variant}.kubeconfig`);
   writeFileSync(file, JSON.stringify(kubeconfig), { mode: 0o600 });
-  let out = "";
-  const child = spawn(
-    process.execPath,
-    [...RUNTIME_FLAGS, ENTRY, variant, `--rotation-concurrency=${REAL.concurrency}`, "--log-level=warn"],
-    { env: webhookProcessEnv(file, awsEnv), stdio: ["ignore", "pipe", "inherit"] },
-  );
-  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  const code = await exited(child);
+  const child = spawnWebhook([variant, `--rotation-concurrency=${REAL.concurrency}`, "--log-level=warn"], {
+    bundle: ENTRY,
+    kubeconfig: file,
+    aws,
+    nodeFlags: RUNTIME_FLAGS,
+  });
+  const { code } = await child.exit;
   const connections = proxy.accepted();
   await proxy.close();
-  if (code !== 0) throw new Error(`rotation with the ${variant} client exited ${code}: ${out.slice(-500)}`);
+  const out = child.stdout();
+  if (code !== 0)
+    throw new Error(`rotation with the ${variant} client exited ${code}: ${child.stderr().slice(-500)}`);
   const figures = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<VariantFigures, "connections">;
   return { ...figures, connections };
 }
@@ -77,7 +71,7 @@ export async function clientVariants(
       for (const variant of CLIENT_VARIANTS) {
         step(`clients: round ${round + 1}, ${variant}`);
         await seedStale(cluster, namespaces);
-        runs.push(await once(work, cluster, aws.endpointEnv(), variant));
+        runs.push(await once(work, cluster, aws, variant));
       }
     return {
       kubernetes: cluster.version,

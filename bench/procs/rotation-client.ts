@@ -3,7 +3,7 @@
  * client-variant.ts). Prints one JSON line: the cycle's figures and this process's CPU time.
  */
 import { KubeConfig } from "@kubernetes/client-node";
-import { parseCommandLine } from "../../src/config/config.js";
+import { parseCommandLine } from "../../src/config/command-line.js";
 import { rotationDeps } from "../../src/controller/controller.js";
 import { runRotationCycle } from "../../src/controller/rotation.js";
 import { loadKubeConfig } from "../../src/kube/kube-config.js";

@@ -6,13 +6,10 @@
  * process changed it: in the image the process cannot write it, so a cache it would rewrite on every
  * start would be a cache it never benefits from.
  */
-import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
-import { webhookProcessEnv } from "../../test/support/aws-env.js";
-import { CLI_BUNDLE } from "../../test/support/shipped-cli.js";
-import { exited } from "../lib/cli-process.js";
+import { spawnWebhook } from "../../test/support/webhook-process.js";
 import { standInKubeConfig } from "../lib/kube.js";
 import { RUNTIME_FLAGS } from "../lib/runtime-flags.js";
 import { percentile, round } from "../lib/stats.js";
@@ -63,18 +60,21 @@ export async function startup(work: WorkDir): Promise<StartupResult> {
   const listener = await firstRequestListener();
   const kubeconfig = work.file("startup.kubeconfig");
   writeFileSync(kubeconfig, standInKubeConfig(listener.url, "startup-token").exportConfig(), { mode: 0o600 });
-  const aws = { AWS_ENDPOINT_URL_ECR: listener.url, AWS_ENDPOINT_URL_STS: listener.url };
-  const env = webhookProcessEnv(kubeconfig, aws, { NODE_ENV: "production" });
+  const aws = {
+    endpointEnv: () => ({ AWS_ENDPOINT_URL_ECR: listener.url, AWS_ENDPOINT_URL_STS: listener.url }),
+  };
+  const run = (args: string[], env: NodeJS.ProcessEnv) =>
+    spawnWebhook(args, {
+      kubeconfig,
+      aws,
+      nodeFlags: RUNTIME_FLAGS,
+      env: { NODE_ENV: "production", ...env },
+    });
 
-  // The image's cache: written once by root, with the entrypoint's flags, then read-only.
+  // The image's cache: written once, with the entrypoint's flags, then read-only.
   const cache = work.file("compile-cache");
   mkdirSync(cache, { recursive: true });
-  await exited(
-    spawn(process.execPath, [...RUNTIME_FLAGS, CLI_BUNDLE, "--help"], {
-      env: { ...env, NODE_COMPILE_CACHE: cache },
-      stdio: "ignore",
-    }),
-  );
+  await run(["--help"], { NODE_COMPILE_CACHE: cache }).exit;
   const cacheBytes = sizeOf(cache);
   if (cacheBytes === 0) throw new Error(`node ${process.version} wrote no compile cache into ${cache}`);
   for (const entry of readdirSync(cache, { recursive: true, withFileTypes: true }))
@@ -84,16 +84,15 @@ export async function startup(work: WorkDir): Promise<StartupResult> {
   const once = async (cached: boolean): Promise<number> => {
     const arrived = listener.next();
     const started = performance.now();
-    const child = spawn(process.execPath, [...RUNTIME_FLAGS, CLI_BUNDLE, "refresh", "--log-level=warn"], {
-      env: cached ? { ...env, NODE_COMPILE_CACHE: cache } : { ...env, NODE_DISABLE_COMPILE_CACHE: "1" },
-      stdio: "ignore",
-    });
-    const failed = exited(child).then((code) => {
-      throw new Error(`refresh exited (${code}) before its first request`);
+    const child = run(
+      ["refresh", "--log-level=warn"],
+      cached ? { NODE_COMPILE_CACHE: cache } : { NODE_DISABLE_COMPILE_CACHE: "1" },
+    );
+    const failed = child.exit.then(({ code }) => {
+      throw new Error(`refresh exited (${code}) before its first request: ${child.stderr().slice(-500)}`);
     });
     const at = await Promise.race([arrived, failed]);
-    child.kill("SIGKILL");
-    await exited(child);
+    await child.kill();
     return at - started;
   };
 
