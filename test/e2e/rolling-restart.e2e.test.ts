@@ -152,7 +152,9 @@ describeE2e("zero-downtime rollouts on a real API server", () => {
       expect(result.unreviewed.map((p) => p.metadata?.name)).toEqual([]);
       expect(result.pods.length).toBe(result.summary.created);
       expect(result.summary.refused + result.summary.failed).toBe(0);
-      expect(result.rate).toBeGreaterThanOrEqual(150);
+      // Enough load that a lost review would show (thousands of pods across six restarts); how fast
+      // it comes depends on the machine, so the count is judged, not the rate.
+      expect(result.summary.created).toBeGreaterThanOrEqual(1_000);
       expect(handovers.length).toBeGreaterThanOrEqual(2);
       // A restart takes the shutdown delay plus a start; the Lease moved within that, not a lease duration later.
       for (const ms of handovers) expect(ms).toBeLessThan(15_000);
