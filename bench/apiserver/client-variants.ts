@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startAwsStandIn, type AwsStandIn } from "../../test/support/aws/index.js";
+import type { AwsStandIn } from "../../test/support/aws/index.js";
 import { startTcpProxy } from "../../test/support/tcp-proxy.js";
 import { spawnWebhook } from "../../test/support/webhook-process.js";
 import { names } from "../lib/reviews.js";
@@ -14,7 +14,7 @@ import { RUNTIME_FLAGS } from "../lib/runtime-flags.js";
 import type { Row } from "../lib/stats.js";
 import type { WorkDir } from "../lib/workdir.js";
 import { CLIENT_VARIANTS, type ClientVariant } from "./client-variant.js";
-import { startRealCluster, type RealCluster } from "./cluster.js";
+import { withRealCluster, type RealCluster } from "./cluster.js";
 import { createNamespaces, REAL, seedStale } from "./scenarios.js";
 
 const ROUNDS = 2;
@@ -59,11 +59,7 @@ export async function clientVariants(
   work: WorkDir,
   step: (text: string) => void,
 ): Promise<ClientVariantsResult> {
-  const found = await startRealCluster(work);
-  if ("skipped" in found) return found;
-  const { cluster } = found;
-  const aws = await startAwsStandIn();
-  try {
+  return withRealCluster(work, async (cluster, aws) => {
     const namespaces = names("clients-", REAL.rotationNamespaces);
     await createNamespaces(cluster, namespaces, true);
     const runs: VariantFigures[] = [];
@@ -79,10 +75,7 @@ export async function clientVariants(
       concurrency: REAL.concurrency,
       runs,
     };
-  } finally {
-    await aws.close();
-    await cluster.close();
-  }
+  });
 }
 
 export function clientVariantRows(r: ClientVariantsResult): Row[] {

@@ -16,6 +16,7 @@ import {
   stopControlPlane,
   type ControlPlaneState,
 } from "../../test/support/control-plane/control-plane.js";
+import { startAwsStandIn, type AwsStandIn } from "../../test/support/aws/index.js";
 import { discover } from "../../test/support/control-plane/discovery.js";
 import type { WorkDir } from "../lib/workdir.js";
 
@@ -166,4 +167,23 @@ export function apiClient(state: ControlPlaneState, token: string, maxSockets: n
     },
     close: () => agent.destroy(),
   };
+}
+
+/**
+ * A real control plane and the AWS stand-in for the length of `measure`, both closed after it;
+ * `{ skipped }` when this machine has no binaries.
+ */
+export async function withRealCluster<T>(
+  work: WorkDir,
+  measure: (cluster: RealCluster, aws: AwsStandIn) => Promise<T>,
+): Promise<T | { skipped: string }> {
+  const found = await startRealCluster(work);
+  if ("skipped" in found) return found;
+  const aws = await startAwsStandIn();
+  try {
+    return await measure(found.cluster, aws);
+  } finally {
+    await aws.close();
+    await found.cluster.close();
+  }
 }

@@ -1,8 +1,7 @@
 /** Step 4 of `npm run bench`: the real API server, when the binaries are on this machine. */
-import { startAwsStandIn } from "../../test/support/aws/index.js";
 import { freePort } from "../../test/support/free-port.js";
 import type { WorkDir } from "../lib/workdir.js";
-import { startRealCluster } from "./cluster.js";
+import { withRealCluster } from "./cluster.js";
 import {
   coldNamespaces,
   podCreateLatency,
@@ -27,11 +26,7 @@ export async function realApiServer(
   work: WorkDir,
   step: (text: string) => void,
 ): Promise<RealApiServerResult> {
-  const found = await startRealCluster(work);
-  if ("skipped" in found) return found;
-  const { cluster } = found;
-  const aws = await startAwsStandIn();
-  try {
+  return withRealCluster(work, async (cluster, aws) => {
     const ports = async () => ({ port: await freePort(), metricsPort: await freePort() });
     step(`4a pod creates through kube-apiserver ${cluster.version}, webhook registered and not`);
     const admission = await podCreateLatency(work, cluster, aws, await ports());
@@ -40,8 +35,5 @@ export async function realApiServer(
     step(`4c ${REAL.coldNamespaces} cold namespaces × ${REAL.podsPerCold} pods at once`);
     const cold = await coldNamespaces(work, cluster, aws, await ports());
     return { kubernetes: cluster.version, settings: REAL, admission, rotation, cold };
-  } finally {
-    await aws.close();
-    await cluster.close();
-  }
+  });
 }
