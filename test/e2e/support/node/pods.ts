@@ -40,10 +40,9 @@ export function describeNode(
   }
   const min = options.minKubelet;
   if (min && !atLeast(node.state.kubeletVersion, min[0], min[1])) {
-    return describe.skip(
-      `${name} (skipped: needs kubelet ≥ ${min.join(".")}, this one is ${node.state.kubeletVersion})`,
-      body,
-    );
+    const why = `needs kubelet ≥ ${min.join(".")}, this one is ${node.state.kubeletVersion}`;
+    console.log(`e2e node: skipped "${name}": ${why}`);
+    return describe.skip(`${name} (skipped: ${why})`, body);
   }
   return describe(name, body);
 }
@@ -69,6 +68,8 @@ export function nodePod(name: string, images: readonly string[], options: NodePo
       nodeName: node.name,
       automountServiceAccountToken: false,
       enableServiceLinks: false,
+      // No cluster DNS runs: the node's resolv.conf, without the kubelet's MissingClusterDNS warning.
+      dnsPolicy: "Default",
       terminationGracePeriodSeconds: 1,
       restartPolicy: options.restartPolicy ?? "Always",
       ...(options.serviceAccountName ? { serviceAccountName: options.serviceAccountName } : {}),
