@@ -5,7 +5,11 @@ import { defaultRegistry } from "../policy/default-registry.js";
 import { applyAllowLists } from "../policy/allow-lists.js";
 import { ANNOTATION_INJECT } from "../policy/keys.js";
 import { namespaceEnabled, type NamespaceMeta } from "../policy/namespace.js";
-import { imagePullSecretsPatch, serviceAccountPatch } from "../policy/pull-secret-reference.js";
+import {
+  imagePullSecretsPatch,
+  removeReferencePatch,
+  serviceAccountPatch,
+} from "../policy/pull-secret-reference.js";
 import { podAnnotations, registriesForPod } from "./pod-registries.js";
 import type { AdmissionRequest } from "./review.js";
 
@@ -19,6 +23,15 @@ export type Decision =
       readonly target: Target;
       /** Registries whose entries must be in the namespace's Secret before the object is admitted. */
       readonly registries: readonly EcrRegistry[];
+      readonly patch: readonly Operation[];
+      readonly warnings: readonly string[];
+    }
+  | {
+      /** An opted-out pod that the API server gave the reference anyway (from its ServiceAccount). */
+      readonly action: "strip";
+      readonly target: "Pod";
+      readonly reason: string;
+      /** Removes the reference to the webhook's Secret; every other entry stays. */
       readonly patch: readonly Operation[];
       readonly warnings: readonly string[];
     };
@@ -58,9 +71,28 @@ export function decide(
     : decideServiceAccount(request.object, namespace, policy);
 }
 
+/**
+ * A pod that opted out gets nothing of the webhook's. The API server's ServiceAccount admission runs
+ * first and copies the ServiceAccount's list (which the webhook extended) into a pod that names none,
+ * so such a pod would pull with the managed Secret all the same: that reference is taken out.
+ */
+function decideOptedOut(pod: unknown, policy: AdmissionPolicy): Decision {
+  const reason = `pod annotation ${ANNOTATION_INJECT}=false`;
+  const patch = removeReferencePatch((pod as { spec?: unknown }).spec, "/spec", policy.secretName);
+  if (patch.length === 0) return skip(reason);
+  return {
+    action: "strip",
+    target: "Pod",
+    reason,
+    patch,
+    warnings: [
+      `ecr-webhook: ${reason}: the ${policy.secretName} reference (from the pod's ServiceAccount) was removed; this pod gets no credentials from ecr-webhook`,
+    ],
+  };
+}
+
 function decidePod(pod: unknown, namespace: NamespaceMeta, policy: AdmissionPolicy): Decision {
-  if (podAnnotations(pod)[ANNOTATION_INJECT] === "false")
-    return skip(`pod annotation ${ANNOTATION_INJECT}=false`);
+  if (podAnnotations(pod)[ANNOTATION_INJECT] === "false") return decideOptedOut(pod, policy);
   const needs = registriesForPod(pod, policy);
   const permitted = applyAllowLists(needs.registries, namespace, policy);
   const warnings = [...needs.warnings, ...permitted.warnings];

@@ -83,6 +83,12 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
       deps.metrics.reviews.inc({ kind, outcome: "unchanged" });
       return allowed(decision.warnings);
     }
+    if (decision.action === "strip") {
+      log.info({ reason: decision.reason }, "opted-out pod: the pull Secret reference removed");
+      deps.metrics.reviews.inc({ kind, outcome: "patched" });
+      deps.metrics.patches.inc({ kind });
+      return patched(decision.patch, decision.warnings);
+    }
     const ensureIn = request.dryRun ? undefined : namespace;
     const time = { remainingMs: deadlineMs - (Date.now() - started), deadlineMs };
     // Returned, not awaited: this frame, and with it the parsed review, is released while the

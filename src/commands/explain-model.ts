@@ -1,6 +1,6 @@
 import fastJsonPatch from "fast-json-patch";
 import type { AdmissionPolicy } from "../config/config.js";
-import { decide } from "../admission/decide.js";
+import { decide, type Decision } from "../admission/decide.js";
 import { namespaceEnabled } from "../policy/namespace.js";
 import type { NamespaceMeta } from "../policy/namespace.js";
 import { podImages } from "../admission/pod-registries.js";
@@ -22,7 +22,7 @@ export interface Explanation {
   readonly namespace: string;
   readonly namespaceEnabled: boolean;
   readonly images: { image: string; registry: ImageRegistry }[];
-  readonly action: "inject" | "skip";
+  readonly action: Decision["action"];
   readonly reason?: string;
   readonly registries: string[];
   readonly warnings: readonly string[];
@@ -61,7 +61,7 @@ export function explainManifest(
     object: target.object,
   };
   const decision = decide(request, namespace, policy);
-  const patch = decision.action === "inject" ? decision.patch : [];
+  const patch = decision.action === "skip" ? [] : decision.patch;
   const patched = fastJsonPatch.applyPatch(
     structuredClone(target.object),
     [...patch],
@@ -81,7 +81,7 @@ export function explainManifest(
         ? podImages(target.object).map((image) => ({ image, registry: classifyImage(image) }))
         : [],
     action: decision.action,
-    reason: decision.action === "skip" ? decision.reason : undefined,
+    reason: decision.action === "inject" ? undefined : decision.reason,
     registries: decision.action === "inject" ? decision.registries.map((r) => r.host) : [],
     warnings: decision.warnings,
     patch,

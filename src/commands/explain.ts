@@ -119,6 +119,8 @@ export function renderText(e: Explanation, policy: AdmissionPolicy): string {
   if (e.images.length > 0) lines.push("  images:", ...e.images.map((image) => renderImage(image, policy)));
   if (e.action === "skip") {
     lines.push(`  decision: admitted unchanged (${e.reason})`);
+  } else if (e.action === "strip") {
+    lines.push(`  decision: the "${policy.secretName}" reference removed (${e.reason})`);
   } else {
     lines.push(`  decision: inject pull Secret "${policy.secretName}"`);
     lines.push(

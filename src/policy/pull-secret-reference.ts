@@ -28,6 +28,23 @@ export function imagePullSecretsPatch(
 }
 
 /**
+ * The JSON patch that takes every `{name: secretName}` out of the `imagePullSecrets` list at
+ * `basePath`, last first so that each index still points at its element; [] when the list names
+ * none. Every other entry stays, in its order.
+ */
+export function removeReferencePatch(container: unknown, basePath: "/spec", secretName: string): Operation[] {
+  const current = (container as { imagePullSecrets?: unknown } | undefined)?.imagePullSecrets;
+  if (!Array.isArray(current)) return [];
+  const ops: Operation[] = [];
+  for (let i = current.length - 1; i >= 0; i--) {
+    if ((current[i] as SecretRef | undefined)?.name === secretName) {
+      ops.push({ op: "remove", path: `${basePath}/imagePullSecrets/${i}` });
+    }
+  }
+  return ops;
+}
+
+/**
  * For a ServiceAccount: the reference plus an annotation recording that ecr-webhook added it, so
  * that opting the namespace out removes exactly what the webhook added and nothing a user wrote.
  */

@@ -314,3 +314,40 @@ describe("decide: ServiceAccounts", () => {
     ]);
   });
 });
+
+describe("decide: a pod opted out by annotation", () => {
+  const optedOut = (refs?: string[]) =>
+    podRequest((r) => {
+      r.request.object.metadata.annotations = { "ecr-webhook.io/inject": "false" };
+      if (refs) r.request.object.spec.imagePullSecrets = refs.map((name) => ({ name }));
+      else delete r.request.object.spec.imagePullSecrets;
+    });
+  const config = testConfig([]);
+  const ns = enabledNamespace("team-a");
+
+  it("with the reference its ServiceAccount gave it: only that reference is removed, with a warning", () => {
+    const decision = decide(optedOut(["own", "ecr-pull-secret", "other"]), ns, config);
+    expect(decision.action).toBe("strip");
+    if (decision.action !== "strip") return;
+    expect(decision.patch).toEqual([{ op: "remove", path: "/spec/imagePullSecrets/1" }]);
+    expect(decision.warnings.join("\n")).toMatch(/ecr-pull-secret reference .* was removed/);
+  });
+
+  it("named twice: both go, the later first so that each index holds", () => {
+    const decision = decide(optedOut(["ecr-pull-secret", "own", "ecr-pull-secret"]), ns, config);
+    expect(decision.action === "strip" && decision.patch).toEqual([
+      { op: "remove", path: "/spec/imagePullSecrets/2" },
+      { op: "remove", path: "/spec/imagePullSecrets/0" },
+    ]);
+  });
+
+  it("without the reference: admitted unchanged", () => {
+    expect(decide(optedOut(["own"]), ns, config).action).toBe("skip");
+    expect(decide(optedOut(), ns, config).action).toBe("skip");
+  });
+
+  it("in a namespace that is not enabled: never touched", () => {
+    const plain = { name: "team-b", labels: {}, annotations: {} };
+    expect(decide(optedOut(["ecr-pull-secret"]), plain, config).action).toBe("skip");
+  });
+});

@@ -89,7 +89,7 @@ function expectAllowed(decision: Decision, policy: Config, annotations: Record<s
 
 describe("Pod patches", () => {
   it("apply cleanly, add the reference exactly once, change nothing else, and are idempotent", () => {
-    const seen = { patched: 0, alreadyReferenced: 0, skipped: 0 };
+    const seen = { patched: 0, alreadyReferenced: 0, skipped: 0, stripped: 0 };
     fc.assert(
       fc.property(pod, policy, nsAnnotations, (object, argv, annotations) => {
         const config = testConfig(argv);
@@ -101,6 +101,15 @@ describe("Pod patches", () => {
         expectAllowed(decision, config, annotations);
         if (decision.action === "skip") {
           seen.skipped++;
+          return;
+        }
+        if (decision.action === "strip") {
+          // Opted out: every reference to the managed Secret goes, nothing else changes.
+          seen.stripped++;
+          const before: unknown[] = original.spec.imagePullSecrets;
+          const patched = applyAsApiServer(object, decision.patch);
+          expect(patched.spec.imagePullSecrets).toStrictEqual(before.filter((r: any) => r?.name !== name));
+          expect(decideFor(patched, "Pod", config, annotations).action).toBe("skip");
           return;
         }
         expect(decision.target).toBe("Pod");

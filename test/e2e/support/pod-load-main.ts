@@ -27,7 +27,9 @@ function createPod(n: number): Promise<number> {
   const body = JSON.stringify({
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { generateName: "load-", labels: { load: "true" }, annotations: { n: String(n) } },
+    // Named here, not by generateName: among thousands of five-letter suffixes some collide, and an
+    // API server older than 1.30 answers those with 409 instead of trying another name.
+    metadata: { name: `load-${n}`, labels: { load: "true" }, annotations: { n: String(n) } },
     spec: { containers: [{ name: "c", image: spec.image }] },
   });
   return new Promise((resolve) => {

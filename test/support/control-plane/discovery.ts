@@ -1,11 +1,12 @@
 /**
  * Where the end-to-end suite finds a Kubernetes control plane, in the order controller-runtime's
  * envtest looks: KUBEBUILDER_ASSETS, then setup-envtest's cache; else a disposable cluster named by
- * ECR_WEBHOOK_E2E_KUBECONFIG. Nothing is downloaded or built here.
+ * ECR_WEBHOOK_E2E_KUBECONFIG. An etcd beside kube-apiserver is used first, else the one on PATH
+ * (Debian's etcd-server). Nothing is downloaded or built here.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 
 export interface Binaries {
   readonly dir: string;
@@ -22,9 +23,17 @@ export type Discovery =
 
 export const CLUSTER_ENV = "ECR_WEBHOOK_E2E_KUBECONFIG";
 
+function etcdOnPath(path = process.env.PATH ?? ""): string | undefined {
+  return path
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, "etcd"))
+    .find((file) => existsSync(file));
+}
+
 function binariesIn(dir: string): Binaries | undefined {
   const at = (name: string) => (existsSync(join(dir, name)) ? join(dir, name) : undefined);
-  const etcd = at("etcd");
+  const etcd = at("etcd") ?? etcdOnPath();
   const apiServer = at("kube-apiserver");
   if (!etcd || !apiServer) return undefined;
   return { dir, etcd, apiServer, controllerManager: at("kube-controller-manager") };
@@ -51,7 +60,7 @@ export function discover(env: NodeJS.ProcessEnv = process.env, home = homedir())
   if (assets) {
     const found = binariesIn(assets);
     if (found) return { kind: "binaries", binaries: found, from: `KUBEBUILDER_ASSETS=${assets}` };
-    lookedAt.push(`KUBEBUILDER_ASSETS=${assets} (no etcd and kube-apiserver there)`);
+    lookedAt.push(`KUBEBUILDER_ASSETS=${assets} (no kube-apiserver there, or no etcd there or on PATH)`);
   } else {
     lookedAt.push("KUBEBUILDER_ASSETS (unset)");
   }
@@ -60,7 +69,7 @@ export function discover(env: NodeJS.ProcessEnv = process.env, home = homedir())
     const found = binariesIn(dir);
     if (found) return { kind: "binaries", binaries: found, from: dir };
   }
-  lookedAt.push(`${cacheRoot}/*-linux-* (no etcd and kube-apiserver)`);
+  lookedAt.push(`${cacheRoot}/*-linux-* (no kube-apiserver, or no etcd there or on PATH)`);
   const kubeconfig = env[CLUSTER_ENV];
   if (kubeconfig && existsSync(kubeconfig)) return { kind: "cluster", kubeconfig, from: CLUSTER_ENV };
   lookedAt.push(kubeconfig ? `${CLUSTER_ENV}=${kubeconfig} (no such file)` : `${CLUSTER_ENV} (unset)`);
