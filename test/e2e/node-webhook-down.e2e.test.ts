@@ -21,7 +21,7 @@ import {
 import { startRegistryFront, type RegistryFront } from "./support/node/registry-front.js";
 import { WEBHOOK_NAMESPACE } from "./support/install.js";
 import { ACCOUNT, pullSecretNames, REGISTRY, SECRET, useSuite, type Suite } from "./support/suite.js";
-import { runCli } from "./support/webhook-process.js";
+import { runCli } from "../support/webhook-process.js";
 
 const POLICY_FLAGS = [`--default-account=${ACCOUNT}`, "--default-region=us-east-1"];
 
