@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { issueServingBundle } from "../../../src/tls/issue.js";
 import { freePort } from "../free-port.js";
+import { terminate } from "../process-control.js";
 import type { Binaries } from "./discovery.js";
 
 export const ADMIN_TOKEN = "e2e-admin-token";
@@ -219,22 +220,8 @@ export function loadState(dir: string): ControlPlaneState {
   return JSON.parse(readFileSync(stateFile(dir), "utf8")) as ControlPlaneState;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function terminate(pid: number | undefined, timeoutMs = 10_000): Promise<void> {
-  if (!pid || !alive(pid)) return;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + timeoutMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) process.kill(pid, "SIGKILL");
-}
+/** How long etcd and kube-apiserver get to stop before SIGKILL. */
+const STOP_MS = 10_000;
 
 async function launchApiServer(state: ControlPlaneState): Promise<void> {
   const start: { launchedAt: number; readyAt?: number } = { launchedAt: Date.now() };
@@ -249,14 +236,14 @@ async function launchApiServer(state: ControlPlaneState): Promise<void> {
 /** Stops kube-apiserver and starts it again with the same flags over the same etcd. */
 export async function restartApiServer(dir: string): Promise<void> {
   const state = loadState(dir);
-  await terminate(state.pids.apiServer);
+  await terminate(state.pids.apiServer, STOP_MS);
   await launchApiServer(state);
 }
 
 export async function stopControlPlane(dir: string): Promise<void> {
   if (!existsSync(stateFile(dir))) return;
   const { pids } = loadState(dir);
-  await terminate(pids.controllerManager);
-  await terminate(pids.apiServer);
-  await terminate(pids.etcd);
+  await terminate(pids.controllerManager, STOP_MS);
+  await terminate(pids.apiServer, STOP_MS);
+  await terminate(pids.etcd, STOP_MS);
 }
