@@ -9,7 +9,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync, openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -462,19 +462,26 @@ export async function stopNode(dir: string): Promise<void> {
   if (!existsSync(stateFile(dir))) return;
   const state = loadNodeState(dir);
   await terminate(state.pids.kubelet);
+  // Each task deleted, not only killed: containerd then removes its cgroups too.
+  let tasks: string[] = [];
   if (state.pids.containerd && alive(state.pids.containerd)) {
     const ctr = (...args: string[]) =>
       run(state.ctr, ["-a", state.containerdSocket, "-n", "k8s.io", ...args], { timeout: 20_000 });
-    const tasks = await ctr("tasks", "ls", "-q").then(
+    tasks = await ctr("tasks", "ls", "-q").then(
       (r) => r.stdout.split("\n").filter(Boolean),
       () => [],
     );
-    for (const id of tasks) await ctr("tasks", "kill", "-s", "SIGKILL", id).catch(() => undefined);
+    for (const id of tasks) await ctr("tasks", "delete", "--force", id).catch(() => undefined);
   }
   await terminate(state.pids.containerd);
   for (const pid of shimsOf(state.containerdSocket)) await terminate(pid, 5_000);
   await terminate(state.pids.registry);
   for (const point of mountsUnder(dir)) await run("umount", ["-l", point]).catch(() => undefined);
+  // What a task that could not be deleted left: its (empty) cgroup in every hierarchy.
+  for (const hierarchy of existsSync("/sys/fs/cgroup") ? readdirSync("/sys/fs/cgroup") : []) {
+    for (const id of tasks)
+      await rmdir(join("/sys/fs/cgroup", hierarchy, "k8s.io", id)).catch(() => undefined);
+  }
   await run("ip", ["link", "del", NODE_LINK]).catch(() => undefined);
   await run("ip", ["link", "del", "ecre2ebr0"]).catch(() => undefined);
 }
