@@ -16,6 +16,7 @@ import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { issueServingBundle } from "../../../../src/tls/issue.js";
 import { freePort } from "../../../support/free-port.js";
+import { alive, terminate } from "../../../support/process-control.js";
 import { atLeast, type NodePieces } from "./discovery.js";
 import { APP_CMD, buildBusyboxImage, PAUSE_ENTRYPOINT } from "./images.js";
 
@@ -417,22 +418,8 @@ export async function startNode(
   return ready;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function terminate(pid: number | undefined, timeoutMs = 15_000): Promise<void> {
-  if (!pid || !alive(pid)) return;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + timeoutMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) process.kill(pid, "SIGKILL");
-}
+/** How long the kubelet, containerd and the registry get to stop before SIGKILL. */
+const STOP_MS = 15_000;
 
 /** containerd's shims for this node (they outlive containerd): found by the socket they serve. */
 function shimsOf(socket: string): number[] {
@@ -461,7 +448,7 @@ function mountsUnder(dir: string): string[] {
 export async function stopNode(dir: string): Promise<void> {
   if (!existsSync(stateFile(dir))) return;
   const state = loadNodeState(dir);
-  await terminate(state.pids.kubelet);
+  await terminate(state.pids.kubelet, STOP_MS);
   // Each task deleted, not only killed: containerd then removes its cgroups too.
   let tasks: string[] = [];
   if (state.pids.containerd && alive(state.pids.containerd)) {
@@ -473,9 +460,9 @@ export async function stopNode(dir: string): Promise<void> {
     );
     for (const id of tasks) await ctr("tasks", "delete", "--force", id).catch(() => undefined);
   }
-  await terminate(state.pids.containerd);
+  await terminate(state.pids.containerd, STOP_MS);
   for (const pid of shimsOf(state.containerdSocket)) await terminate(pid, 5_000);
-  await terminate(state.pids.registry);
+  await terminate(state.pids.registry, STOP_MS);
   for (const point of mountsUnder(dir)) await run("umount", ["-l", point]).catch(() => undefined);
   // What a task that could not be deleted left: its (empty) cgroup in every hierarchy.
   for (const hierarchy of existsSync("/sys/fs/cgroup") ? readdirSync("/sys/fs/cgroup") : []) {
