@@ -4,16 +4,15 @@
  * webhook's users depend on. Started once by the global setup; its state is written to a file so
  * that a test can restart the API server (same flags, same etcd) from its own worker process.
  */
-import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { issueServingBundle } from "../../../src/tls/issue.js";
 import { freePort } from "../free-port.js";
-import { terminate } from "../process-control.js";
+import { launch, terminate } from "../process-control.js";
 import type { Binaries } from "./discovery.js";
 
 export const ADMIN_TOKEN = "e2e-admin-token";
@@ -67,14 +66,6 @@ function kubeconfigFor(server: string, caCert: string, token: string): string {
 export function writeKubeconfig(state: ControlPlaneState, token: string, file: string): string {
   writeFileSync(file, kubeconfigFor(state.server, state.caCert, token), { mode: 0o600 });
   return file;
-}
-
-function launch(binary: string, args: readonly string[], logFile: string): number {
-  const out = openSync(logFile, "a");
-  const child = spawn(binary, args, { stdio: ["ignore", out, out], detached: true });
-  child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${binary}`);
-  return child.pid;
 }
 
 /** GET `path` as admin; resolves with the HTTP status (0 when nothing answered). */

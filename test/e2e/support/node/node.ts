@@ -7,8 +7,8 @@
  * Everything lives in one directory; teardown stops what was started (by pid), unmounts what the
  * node mounted under it, and removes it.
  */
-import { execFile, spawn } from "node:child_process";
-import { existsSync, openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { mkdir, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { issueServingBundle } from "../../../../src/tls/issue.js";
 import { freePort } from "../../../support/free-port.js";
-import { alive, terminate } from "../../../support/process-control.js";
+import { alive, launch, terminate } from "../../../support/process-control.js";
 import { atLeast, type NodePieces } from "./discovery.js";
 import { APP_CMD, buildBusyboxImage, PAUSE_ENTRYPOINT } from "./images.js";
 
@@ -52,14 +52,6 @@ export interface NodeState {
   readonly kubeletLog: string;
   readonly startedInMs: number;
   pids: { containerd?: number; registry?: number; kubelet?: number };
-}
-
-function launch(binary: string, args: readonly string[], logFile: string): number {
-  const out = openSync(logFile, "a");
-  const child = spawn(binary, args, { stdio: ["ignore", out, out], detached: true });
-  child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${binary}`);
-  return child.pid;
 }
 
 const stateFile = (dir: string) => join(dir, "node-state.json");
