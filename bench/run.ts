@@ -17,6 +17,7 @@ import { burstRows, logRows, memoryRows, rotationRows, warmRows } from "./report
 import { realApiServer, type RealApiServerResult } from "./apiserver/index.js";
 import { clientVariantRows, clientVariants } from "./apiserver/client-variants.js";
 import { realApiServerRows } from "./apiserver/report.js";
+import { profileAdmission } from "./apiserver/profile.js";
 import { coldBurst } from "./scenarios/burst.js";
 import { KUBECTL_SAMPLE, kubectlLoop } from "./scenarios/kubectl.js";
 import { ROTATION, rotationAtScale } from "./scenarios/rotation.js";
@@ -62,7 +63,9 @@ const step = (text: string) => console.log(`[bench] ${new Date().toISOString().s
 /**
  * BENCH_ONLY=apiserver runs step 5 alone (a quick look at the real-API-server figures);
  * BENCH_ONLY=startup step 4 alone, printed and not written; BENCH_ONLY=clients compares Kubernetes
- * clients for rotation on the real API server (bench/apiserver/client-variants.ts), printed only.
+ * clients for rotation on the real API server (bench/apiserver/client-variants.ts), printed only;
+ * BENCH_ONLY=profile profiles the webhook and the minimal webhook under the API server's pod
+ * creates (bench/apiserver/profile.ts), printed only.
  */
 const only = process.env.BENCH_ONLY;
 
@@ -96,6 +99,10 @@ async function main(): Promise<void> {
   step(`work directory (logs, kubeconfig): ${work.dir}`);
   if (only === "clients") {
     console.log(table(clientVariantRows(await clientVariants(work, step))));
+    return;
+  }
+  if (only === "profile") {
+    await profileAdmission(work, (line) => console.log(line));
     return;
   }
   if (only === "startup") {

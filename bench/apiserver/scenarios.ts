@@ -32,7 +32,7 @@ export const REAL = {
   podsPerCold: 10,
 };
 
-const podBody = (image: string) => ({
+export const podBody = (image: string) => ({
   apiVersion: "v1",
   kind: "Pod",
   metadata: { generateName: "bench-" },
@@ -57,7 +57,7 @@ export async function createNamespaces(cluster: RealCluster, names: readonly str
 }
 
 /** The shipped webhook configuration, calling whatever listens on `port` by URL. */
-function registrationOf(work: WorkDir, cluster: RealCluster, port: number) {
+export function registrationOf(work: WorkDir, cluster: RealCluster, port: number) {
   const registration = cluster.admin.makeApiClient(AdmissionregistrationV1Api);
   const config = structuredClone(
     build("webhook-config").find((o) => o.kind === "MutatingWebhookConfiguration")!,
@@ -117,7 +117,7 @@ const clusterOptions = (cluster: RealCluster, aws: AwsStandIn, logFile: string):
 });
 
 /** Waits until a server-side dry-run pod comes back mutated (or not): the API server's view changed. */
-async function awaitMutation(cluster: RealCluster, namespace: string, mutated: boolean) {
+export async function awaitMutation(cluster: RealCluster, namespace: string, mutated: boolean) {
   const client = apiClient(cluster.state, ADMIN_TOKEN, 1);
   for (let i = 0; i < 200; i++) {
     const res = await client.send(

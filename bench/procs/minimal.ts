@@ -3,7 +3,7 @@
  * and TLS options, parse the review, answer its uid with the same patch. What the API server adds for
  * calling it is what any webhook costs; what ecr-webhook adds beyond it is its own.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { TLS_OPTIONS } from "../../src/tls/cert-watcher.js";
 import { serveRpc } from "../lib/rpc.js";
@@ -16,13 +16,31 @@ let server: Server | undefined;
 
 serveRpc(
   {
-    async start({ certFile, keyFile, port }: { certFile: string; keyFile: string; port: number }) {
+    /** `recordFile`: the first request (method, URL, headers, body) is written there, as JSON. */
+    async start({
+      certFile,
+      keyFile,
+      port,
+      recordFile,
+    }: {
+      certFile: string;
+      keyFile: string;
+      port: number;
+      recordFile?: string;
+    }) {
+      let recorded = recordFile === undefined;
       server = createServer(
         { cert: readFileSync(certFile), key: readFileSync(keyFile), ...TLS_OPTIONS },
         (req, res) => {
           const chunks: Buffer[] = [];
           req.on("data", (c: Buffer) => chunks.push(c));
           req.on("end", () => {
+            if (!recorded) {
+              recorded = true;
+              const { method, url, headers } = req;
+              const body = Buffer.concat(chunks).toString("utf8");
+              writeFileSync(recordFile!, JSON.stringify({ method, url, headers, body }));
+            }
             const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
               apiVersion: string;
               request: { uid: string };
