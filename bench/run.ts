@@ -21,6 +21,7 @@ import { profileAdmission } from "./apiserver/profile.js";
 import { coldBurst } from "./scenarios/burst.js";
 import { KUBECTL_SAMPLE, kubectlLoop } from "./scenarios/kubectl.js";
 import { ROTATION, rotationAtScale } from "./scenarios/rotation.js";
+import { replayAdmission } from "./scenarios/replay.js";
 import { startup } from "./scenarios/startup.js";
 import { warmAdmission } from "./scenarios/warm.js";
 import { startupRows } from "./startup-report.js";
@@ -65,7 +66,8 @@ const step = (text: string) => console.log(`[bench] ${new Date().toISOString().s
  * BENCH_ONLY=startup step 4 alone, printed and not written; BENCH_ONLY=clients compares Kubernetes
  * clients for rotation on the real API server (bench/apiserver/client-variants.ts), printed only;
  * BENCH_ONLY=profile profiles the webhook and the minimal webhook under the API server's pod
- * creates (bench/apiserver/profile.ts), printed only.
+ * creates (bench/apiserver/profile.ts), printed only; BENCH_ONLY=replay replays the API server's
+ * recorded request at both, per stage with BENCH_REPLAY_PROFILE=1 (bench/scenarios/replay.ts).
  */
 const only = process.env.BENCH_ONLY;
 
@@ -99,6 +101,10 @@ async function main(): Promise<void> {
   step(`work directory (logs, kubeconfig): ${work.dir}`);
   if (only === "clients") {
     console.log(table(clientVariantRows(await clientVariants(work, step))));
+    return;
+  }
+  if (only === "replay") {
+    await withStandIns((s) => replayAdmission(work, s, (line) => console.log(line)));
     return;
   }
   if (only === "profile") {

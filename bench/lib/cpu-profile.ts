@@ -80,3 +80,28 @@ export function summarizeProfile(
     stages: stageMs,
   };
 }
+
+/**
+ * Milliseconds each function name was on the stack (it, or anything it called, running), a sample
+ * counted once per name however deep the recursion. Idle samples count for none.
+ */
+export function inclusivePerFrame(file: string): Map<string, number> {
+  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const perNode = new Map<number, number>();
+  profile.samples.forEach((id, i) => perNode.set(id, (perNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const out = new Map<string, number>();
+  for (const [id, us] of perNode) {
+    if (byId.get(id)!.callFrame.functionName === "(idle)") continue;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const name = byId.get(at)!.callFrame.functionName;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.set(name, (out.get(name) ?? 0) + us / 1000);
+    }
+  }
+  return out;
+}
