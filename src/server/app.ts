@@ -92,12 +92,17 @@ async function review(deps: AppDeps, req: Request, res: Response, body: unknown)
   // the answer needs is kept, not the parsed object (the handler drops it once it has decided).
   const envelope = reviewEnvelope(decoded);
   req.body = undefined;
+  // What the handler leaves for after the answer (its log line) runs once the answer is written.
+  const after: (() => void)[] = [];
   try {
-    const verdict = await deps.handle(decoded, effectiveDeadline(req.url, deps.deadlineMs));
+    const verdict = await deps.handle(decoded, effectiveDeadline(req.url, deps.deadlineMs), (work) =>
+      after.push(work),
+    );
     const text = JSON.stringify(encodeResponse(envelope, verdict));
     res.writeHead(200, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(text) });
     res.end(text);
   } finally {
+    for (const work of after) work();
     deps.metrics.inFlight.dec();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.metrics.reviewDuration.observe({ kind: kindLabel(envelope.kind) }, seconds);
