@@ -32,6 +32,51 @@ const REDACT = [
   "*.SessionToken",
 ];
 
+/** Lines at info and below wait at most this long, or until this many bytes are waiting. */
+export const GATHER_MS = 100;
+export const GATHER_BYTES = 4096;
+const WARN = 40;
+
+/**
+ * Standard output as the logger writes it: lines at warn and above are written at once (with
+ * whatever waits before them, so the order holds); lines at info and below (a review's line, one per
+ * pod) wait up to GATHER_MS or GATHER_BYTES and go out together, one write instead of one per line.
+ * That write, a syscall, was the dearest part of a review's line (25 of 44 µs on CPU as the API
+ * server drives it). Waiting lines are written when the process exits.
+ */
+class GatheredStdout implements DestinationStream {
+  /** Each line's level: pino sets it before each write (asked for by the pino.metadata symbol). */
+  lastLevel = 0;
+  private waiting: string[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly out = pino.destination({ fd: 1, sync: true });
+
+  constructor() {
+    Object.defineProperty(this, Symbol.for("pino.metadata"), { value: true });
+    process.once("exit", () => this.flush());
+  }
+
+  write(line: string): void {
+    this.waiting.push(line);
+    this.bytes += line.length;
+    if (this.lastLevel >= WARN || this.bytes >= GATHER_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), GATHER_MS).unref();
+  }
+
+  flush(done?: (error?: Error) => void): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.waiting.length > 0) {
+      const text = this.waiting.length === 1 ? this.waiting[0]! : this.waiting.join("");
+      this.waiting = [];
+      this.bytes = 0;
+      this.out.write(text);
+    }
+    done?.();
+  }
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -41,7 +86,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination,
+    destination ?? new GatheredStdout(),
   );
 }
 
