@@ -64,7 +64,7 @@ export async function clientVariants(
   const { cluster } = found;
   const aws = await startAwsStandIn();
   try {
-    const namespaces = names("clients-", REAL.rotationNamespaces);
+    const namespaces = names("clients-", REAL.clientNamespaces);
     await createNamespaces(cluster, namespaces, true);
     const runs: VariantFigures[] = [];
     for (let round = 0; round < ROUNDS; round++)
