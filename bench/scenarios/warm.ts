@@ -63,11 +63,15 @@ export interface WarmResult {
   tokensInLogs: number;
 }
 
-/** Everything but the namespace watch and its relists: what a review could have caused. */
+/** Everything but the watches and their relists: what a review could have caused. */
 function io(counts: StandInCounts): number {
   const kube = Object.entries(counts.kube)
-    // The Namespace watch and its relists, and the leader's Lease renewals, run whatever the load.
-    .filter(([key]) => !["watch namespaces", "list namespaces"].includes(key) && !key.endsWith(" leases"))
+    // The Namespace and pull Secret watches (re-established when the stand-in ends one) and their
+    // relists, and the leader's Lease renewals, run whatever the load.
+    .filter(
+      ([key]) =>
+        !["watch namespaces", "list namespaces", "watch secrets"].includes(key) && !key.endsWith(" leases"),
+    )
     .reduce((sum, [, n]) => sum + n, 0);
   return counts.ecr + counts.sts + kube;
 }
