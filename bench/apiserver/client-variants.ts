@@ -60,7 +60,7 @@ export async function clientVariants(
   step: (text: string) => void,
 ): Promise<ClientVariantsResult> {
   return withRealCluster(work, async (cluster, aws) => {
-    const namespaces = names("clients-", REAL.rotationNamespaces);
+    const namespaces = names("clients-", REAL.clientNamespaces);
     await createNamespaces(cluster, namespaces, true);
     const runs: VariantFigures[] = [];
     for (let round = 0; round < ROUNDS; round++)

@@ -187,3 +187,73 @@ export async function withRealCluster<T>(
     await found.cluster.close();
   }
 }
+
+/** One webhook's `apiserver_admission_webhook_admission_duration_seconds`: cumulative buckets. */
+export interface AdmissionHistogram {
+  /** Upper bounds (seconds) with the cumulative count at each, ascending; +Inf last. */
+  readonly buckets: readonly { le: number; count: number }[];
+  readonly count: number;
+  readonly sum: number;
+}
+
+const HISTOGRAM = "apiserver_admission_webhook_admission_duration_seconds";
+
+/**
+ * The API server's own histogram of the calls to webhook `name` (CREATE, admitted), scraped from
+ * its /metrics with the admin credentials: every bucket, the count and the sum.
+ */
+export async function admissionHistogram(
+  state: ControlPlaneState,
+  name: string,
+): Promise<AdmissionHistogram> {
+  const text = await rawGet(state, "/metrics");
+  const buckets = new Map<number, number>();
+  let count = 0;
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(HISTOGRAM) || !line.includes(`name="${name}"`)) continue;
+    if (!line.includes('operation="CREATE"') || !line.includes('rejected="false"')) continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith(`${HISTOGRAM}_bucket`)) {
+      const le = /le="([^"]+)"/.exec(line)![1]!;
+      const bound = le === "+Inf" ? Infinity : Number(le);
+      buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+    } else if (line.startsWith(`${HISTOGRAM}_count`)) count += value;
+    else if (line.startsWith(`${HISTOGRAM}_sum`)) sum += value;
+  }
+  return {
+    buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([le, c]) => ({ le, count: c })),
+    count,
+    sum,
+  };
+}
+
+/** What was observed between two scrapes of the same histogram. */
+export function histogramDelta(before: AdmissionHistogram, after: AdmissionHistogram): AdmissionHistogram {
+  const at = (h: AdmissionHistogram, le: number) => h.buckets.find((b) => b.le === le)?.count ?? 0;
+  return {
+    buckets: after.buckets.map((b) => ({ le: b.le, count: b.count - at(before, b.le) })),
+    count: after.count - before.count,
+    sum: after.sum - before.sum,
+  };
+}
+
+/**
+ * The q-quantile (0–1) of a histogram as Prometheus' histogram_quantile estimates it: linear
+ * interpolation inside the bucket the rank falls in (the highest finite bound when it is +Inf).
+ */
+export function histogramQuantile(h: AdmissionHistogram, q: number): number {
+  if (h.count === 0) return NaN;
+  const rank = q * h.count;
+  let lower = 0;
+  let below = 0;
+  for (const b of h.buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return lower;
+      return lower + ((b.le - lower) * (rank - below)) / Math.max(1, b.count - below);
+    }
+    lower = b.le;
+    below = b.count;
+  }
+  return lower;
+}

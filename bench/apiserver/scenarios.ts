@@ -4,7 +4,7 @@
  * the shipped bundle with the image's flags, running as its own ServiceAccount; AWS is the stand-in.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import { build } from "../../test/manifests/load.js";
@@ -17,22 +17,33 @@ import { procScript } from "../lib/paths.js";
 import { startChild } from "../lib/rpc.js";
 import { RUNTIME_FLAGS } from "../lib/runtime-flags.js";
 import { freePort } from "../../test/support/free-port.js";
+import { procStats } from "../lib/proc-probe.js";
 import { latencyOf, type Latency } from "../lib/stats.js";
 import type { WorkDir } from "../lib/workdir.js";
-import { apiClient, type RealCluster } from "./cluster.js";
+import {
+  admissionHistogram,
+  apiClient,
+  histogramDelta,
+  histogramQuantile,
+  type AdmissionHistogram,
+  type RealCluster,
+} from "./cluster.js";
+import { PROBE_ANNOTATION } from "../lib/reviews.js";
 
 export const REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 export const REAL = {
-  podsPerSide: 300,
-  rounds: 3,
-  rotationNamespaces: 1_000,
+  podsPerSide: 3_000,
+  rounds: 5,
+  rotationNamespaces: Number(process.env.BENCH_ROTATION_NAMESPACES ?? 10_000),
+  /** BENCH_ONLY=clients compares clients on this many. */
+  clientNamespaces: 1_000,
   concurrency: 16,
   kubectlSample: 20,
   coldNamespaces: 100,
   podsPerCold: 10,
 };
 
-const podBody = (image: string) => ({
+export const podBody = (image: string) => ({
   apiVersion: "v1",
   kind: "Pod",
   metadata: { generateName: "bench-" },
@@ -40,24 +51,20 @@ const podBody = (image: string) => ({
 });
 
 export async function createNamespaces(cluster: RealCluster, names: readonly string[], enabled: boolean) {
-  const client = apiClient(cluster.state, ADMIN_TOKEN, 16);
+  const client = apiClient(cluster.state, ADMIN_TOKEN, 32);
   const labels = enabled ? { "ecr-webhook.io/inject": "enabled" } : {};
-  for (let i = 0; i < names.length; i += 32) {
-    await Promise.all(
-      names.slice(i, i + 32).map(async (name) => {
-        await client.send("POST", "/api/v1/namespaces", { metadata: { name, labels } });
-        // The ServiceAccount admission plugin wants a ServiceAccount; no controller makes it here.
-        await client.send("POST", `/api/v1/namespaces/${name}/serviceaccounts`, {
-          metadata: { name: "default" },
-        });
-      }),
-    );
-  }
+  await forEachLimit(names, 64, async (name) => {
+    await client.send("POST", "/api/v1/namespaces", { metadata: { name, labels } });
+    // The ServiceAccount admission plugin wants a ServiceAccount; no controller makes it here.
+    await client.send("POST", `/api/v1/namespaces/${name}/serviceaccounts`, {
+      metadata: { name: "default" },
+    });
+  });
   client.close();
 }
 
 /** The shipped webhook configuration, calling whatever listens on `port` by URL. */
-function registrationOf(work: WorkDir, cluster: RealCluster, port: number) {
+export function registrationOf(work: WorkDir, cluster: RealCluster, port: number) {
   const registration = cluster.admin.makeApiClient(AdmissionregistrationV1Api);
   const config = structuredClone(
     build("webhook-config").find((o) => o.kind === "MutatingWebhookConfiguration")!,
@@ -88,11 +95,12 @@ interface Ports {
 
 async function startWebhook(work: WorkDir, cluster: RealCluster, aws: AwsStandIn, ports: Ports) {
   const serve = await startServe({
-    ...clusterOptions(cluster, aws, work.file(`webhook-${ports.port}.log`)),
+    ...clusterOptions(cluster, aws, work.file(`webhook-${ports.port}.log`), await imageEnv(work)),
     ...ports,
     tls: work,
-    // Registered by URL, nothing balances over it: stopping need not wait out endpoints.
-    args: ["--log-level=warn", "--shutdown-delay=0s", "--rotation-interval=6h"],
+    // The shipped defaults (log level info: a line per review). Registered by URL, nothing balances
+    // over it: stopping need not wait out endpoints.
+    args: ["--shutdown-delay=0s"],
   });
   await serve.waitReady().catch(async (error: unknown) => {
     await serve.stop();
@@ -108,47 +116,107 @@ async function startWebhook(work: WorkDir, cluster: RealCluster, aws: AwsStandIn
   };
 }
 
-/** The shipped bundle as the webhook's own ServiceAccount, with the Node flags measured. */
-const clusterOptions = (cluster: RealCluster, aws: AwsStandIn, logFile: string): WebhookProcessOptions => ({
+/**
+ * The image's environment (the Dockerfile's ENV): NODE_ENV=production and the compile cache the
+ * image writes at build time (`--help` with the entrypoint's flags), written once per run.
+ */
+let imageCache: string | undefined;
+export async function imageEnv(work: WorkDir): Promise<NodeJS.ProcessEnv> {
+  if (!imageCache) {
+    const dir = work.file("image-compile-cache");
+    mkdirSync(dir, { recursive: true });
+    await spawnWebhook(["--help"], { nodeFlags: RUNTIME_FLAGS, env: { NODE_COMPILE_CACHE: dir } }).exit;
+    imageCache = dir;
+  }
+  return { NODE_ENV: "production", NODE_COMPILE_CACHE: imageCache };
+}
+
+/** The shipped bundle as the webhook's own ServiceAccount, with the Node flags and image env measured. */
+const clusterOptions = (
+  cluster: RealCluster,
+  aws: AwsStandIn,
+  logFile: string,
+  env: NodeJS.ProcessEnv = {},
+): WebhookProcessOptions => ({
   kubeconfig: cluster.webhookKubeconfig,
   aws,
   nodeFlags: RUNTIME_FLAGS,
   logFile,
+  env,
 });
 
-/** Waits until a server-side dry-run pod comes back mutated (or not): the API server's view changed. */
-async function awaitMutation(cluster: RealCluster, namespace: string, mutated: boolean) {
+/**
+ * A dry-run probe pod: it names a pull Secret of its own, so the ServiceAccount admission plugin adds
+ * none of the namespace's, and only a webhook adds ecr-pull-secret (the minimal one patches probes).
+ */
+const probeBody = () => ({
+  ...podBody(`${REGISTRY}/probe:1`),
+  metadata: { generateName: "probe-", annotations: { [PROBE_ANNOTATION]: "1" } },
+  spec: { containers: [{ name: "c", image: `${REGISTRY}/probe:1` }], imagePullSecrets: [{ name: "probe" }] },
+});
+
+/** Waits until a dry-run probe pod comes back mutated (or not): the API server's view changed. */
+export async function awaitMutation(cluster: RealCluster, namespace: string, mutated: boolean) {
   const client = apiClient(cluster.state, ADMIN_TOKEN, 1);
-  for (let i = 0; i < 200; i++) {
-    const res = await client.send(
-      "POST",
-      `/api/v1/namespaces/${namespace}/pods?dryRun=All`,
-      podBody(`${REGISTRY}/probe:1`),
-    );
-    const has =
-      (JSON.parse(res.body) as { spec?: { imagePullSecrets?: unknown[] } }).spec?.imagePullSecrets !==
-      undefined;
-    if (has === mutated) break;
-    await sleep(100);
+  try {
+    for (let i = 0; i < 200; i++) {
+      const res = await client.send("POST", `/api/v1/namespaces/${namespace}/pods?dryRun=All`, probeBody());
+      const refs =
+        (JSON.parse(res.body) as { spec?: { imagePullSecrets?: { name: string }[] } }).spec
+          ?.imagePullSecrets ?? [];
+      if (refs.some((r) => r.name === "ecr-pull-secret") === mutated) return;
+      await sleep(100);
+    }
+    throw new Error(`the API server did not ${mutated ? "start" : "stop"} calling the webhook in 20 s`);
+  } finally {
+    client.close();
   }
-  client.close();
+}
+
+/** Pod creates through no webhook, the minimal webhook and ecr-webhook. */
+export type Side = "none" | "minimal" | "webhook";
+
+/** p50/p99 of the API server's admission histogram for one webhook, estimated from its buckets. */
+export interface HistogramEstimate {
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  count: number;
+  /** Cumulative count at each bucket bound (seconds), the delta over the pod creates. */
+  buckets: { le: number; count: number }[];
 }
 
 export interface AdmissionResult {
-  withWebhook: Latency;
-  withoutWebhook: Latency;
   podsEach: number;
-  addedP50Ms: number;
-  /** Mean time the webhook itself took per review (its own histogram), of what it adds. */
+  latency: Record<Side, Latency>;
+  /** With a webhook minus without, at p50 and p99. */
+  added: Record<Exclude<Side, "none">, { p50Ms: number; p99Ms: number }>;
+  /** ecr-webhook's added cost ÷ the minimal webhook's. */
+  ratio: { p50: number; p99: number };
+  /** Mean time ecr-webhook itself took per review (its own histogram). */
   webhookMeanMs: number;
-  /** The same creates through a webhook that does nothing but answer (same patch): any webhook's cost. */
-  withMinimal: Latency;
-  minimalAddsP50Ms: number;
+  /** The API server's own view of each webhook call, over the same pod creates. */
+  apiserver: Record<Exclude<Side, "none">, HistogramEstimate>;
 }
+
+function estimate(h: AdmissionHistogram): HistogramEstimate {
+  return {
+    p50Ms: 1000 * histogramQuantile(h, 0.5),
+    p99Ms: 1000 * histogramQuantile(h, 0.99),
+    meanMs: (1000 * h.sum) / Math.max(1, h.count),
+    count: h.count,
+    buckets: h.buckets.map((b) => ({ le: b.le, count: b.count })),
+  };
+}
+
+const WEBHOOK_NAME = "pods.ecr-webhook.io";
 
 /**
  * Pod creates through the API server, one at a time over a keep-alive connection, in a warm enabled
- * namespace: with the webhook registered and without, in turns (so machine noise falls on both).
+ * namespace (its ServiceAccount carries the reference, as the webhook's reconciler leaves it): with
+ * no webhook registered, the minimal webhook and ecr-webhook, in turns, the order rotated each round
+ * (so machine noise falls on all three). The API server's histogram of the webhook call is read
+ * before and after each turn.
  */
 export async function podCreateLatency(
   work: WorkDir,
@@ -162,37 +230,39 @@ export async function podCreateLatency(
   const minimalPort = await freePort();
   const minimal = startChild(procScript("minimal"), { execArgv: [...RUNTIME_FLAGS] });
   await minimal.call("start", { certFile: work.certFile, keyFile: work.keyFile, port: minimalPort });
-  const minimalRegistration = registrationOf(work, cluster, minimalPort);
+  const registrations = { webhook, minimal: registrationOf(work, cluster, minimalPort) };
   const client = apiClient(cluster.state, ADMIN_TOKEN, 1);
-  const samples = { with: [] as number[], without: [] as number[], minimal: [] as number[] };
+  const samples: Record<Side, number[]> = { none: [], minimal: [], webhook: [] };
+  /** Each round's p99 per side: one burst of machine noise moves one round, not the figure. */
+  const roundP99: Record<Side, number[]> = { none: [], minimal: [], webhook: [] };
+  const empty = (): AdmissionHistogram => ({ buckets: [], count: 0, sum: 0 });
+  const seen = { minimal: empty(), webhook: empty() };
   let webhookMeanMs = NaN;
+  const create = () =>
+    client.send("POST", `/api/v1/namespaces/${namespace}/pods`, podBody(`${REGISTRY}/app:1`));
   try {
     await sleep(1_500);
     const perRound = Math.ceil(REAL.podsPerSide / REAL.rounds);
-    const run = async (into: number[]) => {
-      for (let i = 0; i < 20; i++)
-        await client.send("POST", `/api/v1/namespaces/${namespace}/pods`, podBody(`${REGISTRY}/app:1`));
+    const turn = async (side: Side) => {
+      if (side !== "none") await registrations[side].register();
+      await awaitMutation(cluster, namespace, side !== "none");
+      for (let i = 0; i < 20; i++) await create();
+      const before = await admissionHistogram(cluster.state, WEBHOOK_NAME);
+      const round: number[] = [];
       for (let i = 0; i < perRound; i++) {
-        const res = await client.send(
-          "POST",
-          `/api/v1/namespaces/${namespace}/pods`,
-          podBody(`${REGISTRY}/app:1`),
-        );
-        if (res.status === 201) into.push(res.ms);
+        const res = await create();
+        if (res.status === 201) round.push(res.ms);
       }
+      samples[side].push(...round);
+      roundP99[side].push(latencyOf(round).p99Ms);
+      if (side === "none") return;
+      const delta = histogramDelta(before, await admissionHistogram(cluster.state, WEBHOOK_NAME));
+      seen[side] = addHistograms(seen[side], delta);
+      await registrations[side].unregister();
     };
+    const order: Side[] = ["none", "minimal", "webhook"];
     for (let round = 0; round < REAL.rounds; round++) {
-      await webhook.register();
-      await awaitMutation(cluster, namespace, true);
-      await run(samples.with);
-      await webhook.unregister();
-      await awaitMutation(cluster, namespace, false);
-      await run(samples.without);
-      await minimalRegistration.register();
-      await awaitMutation(cluster, namespace, true);
-      await run(samples.minimal);
-      await minimalRegistration.unregister();
-      await awaitMutation(cluster, namespace, false);
+      for (let i = 0; i < order.length; i++) await turn(order[(i + round) % order.length]!);
     }
     const seconds = await webhook.metric("ecr_webhook_admission_review_duration_seconds_sum");
     const reviews = await webhook.metric("ecr_webhook_admission_review_duration_seconds_count");
@@ -202,34 +272,79 @@ export async function podCreateLatency(
     await webhook.stop();
     await minimal.stop();
   }
-  const withWebhook = latencyOf(samples.with);
-  const withoutWebhook = latencyOf(samples.without);
-  const withMinimal = latencyOf(samples.minimal);
-  return {
-    withWebhook,
-    withoutWebhook,
-    podsEach: samples.with.length,
-    addedP50Ms: withWebhook.p50Ms - withoutWebhook.p50Ms,
-    webhookMeanMs,
-    withMinimal,
-    minimalAddsP50Ms: withMinimal.p50Ms - withoutWebhook.p50Ms,
+  // p50 over every sample; p99 the median of the rounds' p99s, and the added p99 the median of
+  // each round's difference (the turns of a round are minutes apart at most).
+  const withRoundP99 = (side: Side): Latency => ({
+    ...latencyOf(samples[side]),
+    p99Ms: median(roundP99[side]),
+  });
+  const latency = {
+    none: withRoundP99("none"),
+    minimal: withRoundP99("minimal"),
+    webhook: withRoundP99("webhook"),
   };
+  const addedBy = (side: "minimal" | "webhook") => ({
+    p50Ms: latency[side].p50Ms - latency.none.p50Ms,
+    p99Ms: median(roundP99[side].map((p, i) => p - roundP99.none[i]!)),
+  });
+  const added = { minimal: addedBy("minimal"), webhook: addedBy("webhook") };
+  return {
+    podsEach: Math.min(...Object.values(samples).map((s) => s.length)),
+    latency,
+    added,
+    ratio: {
+      p50: added.webhook.p50Ms / added.minimal.p50Ms,
+      p99: added.webhook.p99Ms / added.minimal.p99Ms,
+    },
+    webhookMeanMs,
+    apiserver: { minimal: estimate(seen.minimal), webhook: estimate(seen.webhook) },
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function addHistograms(a: AdmissionHistogram, b: AdmissionHistogram): AdmissionHistogram {
+  const at = (h: AdmissionHistogram, le: number) => h.buckets.find((x) => x.le === le)?.count ?? 0;
+  const bounds = [...new Set([...a.buckets, ...b.buckets].map((x) => x.le))].sort((x, y) => x - y);
+  return {
+    buckets: bounds.map((le) => ({ le, count: at(a, le) + at(b, le) })),
+    count: a.count + b.count,
+    sum: a.sum + b.sum,
+  };
+}
+
+/** One `refresh` run on the real API server. */
+export interface RefreshRun {
+  /** The cycle as refresh's summary line reports it. */
+  cycleMs: number;
+  /** Spawn to exit. */
+  wallMs: number;
+  /** Requests the API server logged from the webhook's ServiceAccount during the run (audit log). */
+  requests: number;
+  /** VmHWM of the refresh process, sampled from /proc until it exited. */
+  peakRssBytes: number;
+  refreshed: number;
+  ecrCalls: number;
 }
 
 export interface RealRotationResult {
   namespaces: number;
   concurrency: number;
-  refresh: {
-    cycleMs: number;
-    proxiedCycleMs: number;
-    wallMs: number;
-    startupMs: number;
-    connections: number;
-    refreshed: number;
-    ecrCalls: number;
-  };
-  floorMs: number;
+  /** The run through the counting proxy: connections, and the time to the first one. */
+  proxied: RefreshRun & { connections: number; startupMs: number };
+  /** The run straight to the API server. */
+  direct: RefreshRun;
+  /** The better of the two cycles (the proxy can only slow refresh). */
+  cycleMs: number;
+  /** One PUT per namespace from a bare keep-alive client, same concurrency, same identity. */
+  floor: { runsMs: number[]; ms: number; requests: number; connections: number };
   ratioToFloor: number;
+  /** Time to create the namespaces (each with its ServiceAccount), in parallel batches. */
+  setupMs: number;
   kubectl:
     { skipped: string } | { perNamespaceMs: number; sample: number; version: string; failures: number };
   speedUpPerNamespace?: number;
@@ -237,18 +352,23 @@ export interface RealRotationResult {
 
 /** Every namespace's Secret written stale again (expiring in 1 h), so the next pass refreshes all. */
 export async function seedStale(cluster: RealCluster, names: readonly string[]) {
-  const client = apiClient(cluster.state, ADMIN_TOKEN, 16);
+  const client = apiClient(cluster.state, ADMIN_TOKEN, 32);
   const expires = new Date(Date.now() + 3_600_000);
-  for (let i = 0; i < names.length; i += 32) {
-    await Promise.all(
-      names.slice(i, i + 32).map(async (ns) => {
-        const body = managedSecret(ns, { [REGISTRY]: `stale-${ns}` }, expires);
-        const put = await client.send("PUT", `/api/v1/namespaces/${ns}/secrets/ecr-pull-secret`, body);
-        if (put.status === 404) await client.send("POST", `/api/v1/namespaces/${ns}/secrets`, body);
-      }),
-    );
-  }
+  await forEachLimit(names, 64, async (ns) => {
+    const body = managedSecret(ns, { [REGISTRY]: `stale-${ns}` }, expires);
+    const put = await client.send("PUT", `/api/v1/namespaces/${ns}/secrets/ecr-pull-secret`, body);
+    if (put.status === 404) await client.send("POST", `/api/v1/namespaces/${ns}/secrets`, body);
+  });
   client.close();
+}
+
+/** `work` for every item, `limit` at a time. */
+async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
 }
 
 const SUMMARY = /(\d+) refreshed, .* \((\d+) ECR calls, (\d+) ms/;
@@ -260,18 +380,73 @@ function summaryOf(output: string): RegExpExecArray {
   return m;
 }
 
-/** One `refresh`, straight to the API server: the cycle as the summary line reports it. */
-async function refreshDirect(work: WorkDir, cluster: RealCluster, aws: AwsStandIn) {
-  const refresh = spawnWebhook(
-    ["refresh", `--rotation-concurrency=${REAL.concurrency}`, "--log-level=warn"],
-    clusterOptions(cluster, aws, work.file("refresh-direct.log")),
-  );
-  await refresh.exit;
-  return Number(summaryOf(refresh.stdout())[3]);
+const WEBHOOK_USER = '"username":"system:serviceaccount:ecr-webhook:ecr-webhook"';
+
+/** Counts the audit events of the webhook's ServiceAccount written while `run` runs. */
+async function auditedRequests<T>(cluster: RealCluster, run: () => Promise<T>): Promise<[T, number]> {
+  const from = statSync(cluster.state.auditLog).size;
+  const result = await run();
+  // The audit log is written before each answer (--audit-log-mode=blocking): complete at this point.
+  const to = statSync(cluster.state.auditLog).size;
+  const fd = openSync(cluster.state.auditLog, "r");
+  let count = 0;
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    let rest = "";
+    for (let at = from; at < to;) {
+      const n = readSync(fd, chunk, 0, Math.min(chunk.length, to - at), at);
+      if (n <= 0) break;
+      at += n;
+      const lines = (rest + chunk.toString("utf8", 0, n)).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) if (line.includes(WEBHOOK_USER)) count += 1;
+    }
+    if (rest.includes(WEBHOOK_USER)) count += 1;
+  } finally {
+    closeSync(fd);
+  }
+  return [result, count];
 }
 
-/** One `refresh` through a TCP proxy that tells when its first connection came and how many came. */
-async function refreshOnce(work: WorkDir, cluster: RealCluster, aws: AwsStandIn) {
+/**
+ * One `refresh` with the shipped defaults (no flags: --rotation-concurrency 16), as the webhook's
+ * ServiceAccount, its peak RSS sampled from /proc until it exits.
+ */
+async function refreshRun(
+  { work, cluster, aws }: { work: WorkDir; cluster: RealCluster; aws: AwsStandIn },
+  kubeconfig: string,
+  log: string,
+) {
+  const started = performance.now();
+  const refresh = spawnWebhook(["refresh"], {
+    ...clusterOptions(cluster, aws, work.file(log), await imageEnv(work)),
+    kubeconfig,
+  });
+  let peakRssBytes = 0;
+  const sampler = setInterval(() => {
+    try {
+      peakRssBytes = Math.max(peakRssBytes, procStats(refresh.pid).peakRssBytes);
+    } catch {
+      // exited between two samples
+    }
+  }, 10);
+  await refresh.exit;
+  clearInterval(sampler);
+  const wallMs = performance.now() - started;
+  const m = summaryOf(refresh.stdout());
+  return { cycleMs: Number(m[3]), wallMs, peakRssBytes, refreshed: Number(m[1]), ecrCalls: Number(m[2]) };
+}
+
+/** `refresh` straight to the API server. */
+async function refreshDirect(work: WorkDir, cluster: RealCluster, aws: AwsStandIn): Promise<RefreshRun> {
+  const [run, requests] = await auditedRequests(cluster, () =>
+    refreshRun({ work, cluster, aws }, cluster.webhookKubeconfig, "refresh-direct.log"),
+  );
+  return { ...run, requests };
+}
+
+/** `refresh` through a TCP proxy that tells when its first connection came and how many came. */
+async function refreshProxied(work: WorkDir, cluster: RealCluster, aws: AwsStandIn) {
   const kubeconfig = JSON.parse(readFileSync(cluster.webhookKubeconfig, "utf8"));
   const proxy = await startTcpProxy(Number(new URL(cluster.state.server).port));
   let firstAt = 0;
@@ -282,54 +457,43 @@ async function refreshOnce(work: WorkDir, cluster: RealCluster, aws: AwsStandIn)
   const file = work.file("refresh-proxied.kubeconfig");
   writeFileSync(file, JSON.stringify(kubeconfig), { mode: 0o600 });
   const started = performance.now();
-  const refresh = spawnWebhook(
-    ["refresh", `--rotation-concurrency=${REAL.concurrency}`, "--log-level=warn"],
-    {
-      ...clusterOptions(cluster, aws, work.file("refresh.log")),
-      kubeconfig: file,
-    },
+  const [run, requests] = await auditedRequests(cluster, () =>
+    refreshRun({ work, cluster, aws }, file, "refresh-proxied.log"),
   );
-  await refresh.exit;
-  const wallMs = performance.now() - started;
   clearInterval(watching);
   const connections = proxy.accepted();
   await proxy.close();
-  const m = summaryOf(refresh.stdout());
-  return {
-    cycleMs: Number(m[3]),
-    wallMs,
-    startupMs: firstAt - started,
-    connections,
-    refreshed: Number(m[1]),
-    ecrCalls: Number(m[2]),
-  };
+  return { ...run, requests, connections, startupMs: firstAt - started };
 }
 
+/** The webhook ServiceAccount's bearer token, from the kubeconfig the bench wrote for it. */
+const webhookToken = (cluster: RealCluster): string =>
+  (JSON.parse(readFileSync(cluster.webhookKubeconfig, "utf8")) as { users: { user: { token: string } }[] })
+    .users[0]!.user.token;
+
 /**
- * The same GET and PUT per namespace from a bare keep-alive client at the same concurrency, with a
- * password as long as the one ECR (the stand-in) hands out, so both write the same bytes.
+ * The floor: one PUT per namespace (the Secret refresh would write, with a password as long as the
+ * one ECR — the stand-in — hands out, so both write the same bytes; unconditional, so no read
+ * first), from a bare keep-alive client at the same concurrency, as the same ServiceAccount (so
+ * authorisation and the audit log cost both the same).
  */
-async function floorOnce(cluster: RealCluster, names: readonly string[], password: string): Promise<number> {
-  const client = apiClient(cluster.state, ADMIN_TOKEN, REAL.concurrency);
+async function floorOnce(cluster: RealCluster, names: readonly string[], password: string) {
+  const client = apiClient(cluster.state, webhookToken(cluster), REAL.concurrency);
   const fresh = new Date(Date.now() + 12 * 3_600_000);
-  let next = 0;
-  const started = performance.now();
-  const worker = async () => {
-    while (next < names.length) {
-      const ns = names[next++]!;
-      const got = await client.send("GET", `/api/v1/namespaces/${ns}/secrets/ecr-pull-secret`);
-      const current = JSON.parse(got.body) as { metadata: { resourceVersion: string } };
-      const body = managedSecret(ns, { [REGISTRY]: password }, fresh) as {
-        metadata: Record<string, unknown>;
-      };
-      body.metadata.resourceVersion = current.metadata.resourceVersion;
-      await client.send("PUT", `/api/v1/namespaces/${ns}/secrets/ecr-pull-secret`, body);
-    }
-  };
-  await Promise.all(Array.from({ length: REAL.concurrency }, worker));
-  const ms = performance.now() - started;
+  let failures = 0;
+  const [ms, requests] = await auditedRequests(cluster, async () => {
+    const started = performance.now();
+    await forEachLimit(names, REAL.concurrency, async (ns) => {
+      const body = managedSecret(ns, { [REGISTRY]: password }, fresh);
+      const put = await client.send("PUT", `/api/v1/namespaces/${ns}/secrets/ecr-pull-secret`, body);
+      if (put.status !== 200) failures += 1;
+    });
+    return performance.now() - started;
+  });
+  const connections = Object.values(client.agent.freeSockets).reduce((n, l) => n + (l?.length ?? 0), 0);
   client.close();
-  return ms;
+  if (failures > 0) throw new Error(`the floor's PUTs failed ${failures} times`);
+  return { ms, requests, connections };
 }
 
 const PIPELINE =
@@ -371,34 +535,44 @@ export async function realRotation(
   work: WorkDir,
   cluster: RealCluster,
   aws: AwsStandIn,
+  step: (text: string) => void,
 ): Promise<RealRotationResult> {
   const names = Array.from(
     { length: REAL.rotationNamespaces },
-    (_, i) => `rot-${String(i).padStart(4, "0")}`,
+    (_, i) => `rot-${String(i).padStart(5, "0")}`,
   );
+  await imageEnv(work); // written before any run is timed
+  const setupStarted = performance.now();
   await createNamespaces(cluster, names, true);
-  // Once through the counting proxy (connections, start-up); then refresh and the floor in turns,
-  // twice each, straight to the API server (the proxy would slow only one side); the better kept.
+  const setupMs = performance.now() - setupStarted;
+  step(`    ${names.length} namespaces created in ${(setupMs / 1000).toFixed(0)} s`);
+  // Refresh through the counting proxy, then the floor; refresh straight to the API server, then the
+  // floor again: in turns, so that machine noise falls on both; the better of each kept.
   await seedStale(cluster, names);
-  const proxied = await refreshOnce(work, cluster, aws);
-  const cycles = [];
-  const floors = [];
-  for (let round = 0; round < 2; round++) {
-    await seedStale(cluster, names);
-    cycles.push(await refreshDirect(work, cluster, aws));
-    await seedStale(cluster, names);
-    floors.push(await floorOnce(cluster, names, aws.tokens.at(-1)!.password));
-  }
-  const refresh = { ...proxied, cycleMs: Math.min(...cycles), proxiedCycleMs: proxied.cycleMs };
-  const floorMs = Math.min(...floors);
+  const proxied = await refreshProxied(work, cluster, aws);
+  const password = aws.tokens.at(-1)!.password;
+  const floor1 = await floorOnce(cluster, names, password);
+  await seedStale(cluster, names);
+  const direct = await refreshDirect(work, cluster, aws);
+  const floor2 = await floorOnce(cluster, names, password);
+  const cycleMs = Math.min(proxied.cycleMs, direct.cycleMs);
+  const floorMs = Math.min(floor1.ms, floor2.ms);
   const kubectl = await kubectlLoop(cluster, names.slice(0, REAL.kubectlSample));
-  const perNamespace = refresh.cycleMs / names.length;
+  const perNamespace = cycleMs / names.length;
   return {
     namespaces: names.length,
     concurrency: REAL.concurrency,
-    refresh,
-    floorMs,
-    ratioToFloor: refresh.cycleMs / floorMs,
+    proxied,
+    direct,
+    cycleMs,
+    floor: {
+      runsMs: [floor1.ms, floor2.ms],
+      ms: floorMs,
+      requests: Math.max(floor1.requests, floor2.requests),
+      connections: Math.max(floor1.connections, floor2.connections),
+    },
+    ratioToFloor: cycleMs / floorMs,
+    setupMs,
     kubectl,
     ...("perNamespaceMs" in kubectl ? { speedUpPerNamespace: kubectl.perNamespaceMs / perNamespace } : {}),
   };

@@ -20,3 +20,6 @@ export function podReview(namespace: string, uid: string): string {
 
 export const names = (prefix: string, count: number): string[] =>
   Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(String(count - 1).length, "0")}`);
+
+/** A pod so annotated is patched by the minimal webhook too: the probe of which webhook is called. */
+export const PROBE_ANNOTATION = "bench.ecr-webhook.io/probe";

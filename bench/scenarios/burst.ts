@@ -58,7 +58,7 @@ const apiTotal = (counts: StandInCounts) =>
 
 export async function coldBurst(work: WorkDir, standIns: StandInsProcess): Promise<BurstResult> {
   const webhook = await startWebhookProcess(work, standIns.info, {
-    logLevel: "warn",
+    logLevel: "info",
     logName: "burst-webhook.log",
   });
   const agent = new Agent({ keepAlive: true, maxSockets: BURST.connections });

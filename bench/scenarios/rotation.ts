@@ -58,7 +58,7 @@ const SUMMARY =
  */
 async function refreshOnce(work: WorkDir, standIns: StandInsProcess, logFile: string): Promise<CycleFigures> {
   const started = performance.now();
-  const refresh = spawnWebhook(["refresh", "--log-level=warn"], standInOptions(work, standIns.info, logFile));
+  const refresh = spawnWebhook(["refresh"], standInOptions(work, standIns.info, logFile));
   // The last samples may come from a process already exiting (its memory figures then read 0):
   // keep the highest of each.
   let cpuMicros = 0;

@@ -85,7 +85,7 @@ export async function startup(work: WorkDir): Promise<StartupResult> {
     const arrived = listener.next();
     const started = performance.now();
     const child = run(
-      ["refresh", "--log-level=warn"],
+      ["refresh"],
       cached ? { NODE_COMPILE_CACHE: cache } : { NODE_DISABLE_COMPILE_CACHE: "1" },
     );
     const failed = child.exit.then(({ code }) => {

@@ -20,18 +20,22 @@ export interface HandlerDeps {
   readonly deadlineMs: number;
 }
 
-export type ReviewHandler = (review: AdmissionReview, deadlineMs?: number) => Promise<Verdict>;
+/**
+ * Answers one review. `later`, when given, receives work that is not part of the answer (the
+ * review's log line), to be run once the answer is written; without it that work runs at once.
+ */
+export type ReviewHandler = (
+  review: AdmissionReview,
+  deadlineMs?: number,
+  later?: (work: () => void) => void,
+) => Promise<Verdict>;
 
 const TIMED_OUT = Symbol("timed out");
 
 const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => value instanceof Promise;
 
-/**
- * Waits for `work` at most `ms`; the work itself goes on (and finishes in the background). A value
- * already at hand is returned as is: no timer, no promise.
- */
-async function within<T>(work: T | Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  if (!isPromise(work)) return work;
+/** Waits for `work` at most `ms`; the work itself goes on (and finishes in the background). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
     timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
@@ -43,13 +47,20 @@ async function within<T>(work: T | Promise<T>, ms: number): Promise<T | typeof T
   }
 }
 
+/** `then` applied at once to a value at hand, as a continuation to a promise. */
+const thenOrNow = <T, R>(value: T | Promise<T>, then: (v: T) => R | Promise<R>): R | Promise<R> =>
+  isPromise(value) ? value.then(then) : then(value);
+
+const runNow = (work: () => void) => work();
+
 /**
  * Orchestrates one review: look up the namespace, decide (pure), make sure the Secret is there, and
  * answer, all within the deadline. Any fault admits the object unchanged: the webhook fails open so
- * that it can never block pod creation.
+ * that it can never block pod creation. The warm path (namespace cached, Secret fresh) runs through
+ * without waiting on a promise: nothing in it is asynchronous.
  */
 export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
-  return async (review, deadlineMs = deps.deadlineMs) => {
+  return (review, deadlineMs = deps.deadlineMs, later = runNow) => {
     const started = Date.now();
     const { request } = review;
     // The metric label: a fixed set of values, whatever kind the request names.
@@ -67,46 +78,61 @@ export function createReviewHandler(deps: HandlerDeps): ReviewHandler {
       deps.metrics.reviews.inc({ kind, outcome: "failed_open" });
       return allowed([`ecr-webhook: ${warning}, ${request.kind.kind} admitted unchanged`]);
     };
-    let decision: Decision;
-    let namespace: NamespaceMeta | undefined;
+    const decided = (found: NamespaceMeta | undefined | typeof TIMED_OUT): Verdict | Promise<Verdict> => {
+      if (found === TIMED_OUT) return failOpen(`namespace lookup took longer than ${deadlineMs}ms`);
+      let decision: Decision;
+      try {
+        decision = decide(request, found, deps.policy);
+      } catch (error) {
+        return failOpen("internal error", error);
+      }
+      if (decision.action === "skip") {
+        log.debug({ reason: decision.reason, warnings: decision.warnings }, "admitted unchanged");
+        deps.metrics.reviews.inc({ kind, outcome: "unchanged" });
+        return allowed(decision.warnings);
+      }
+      if (decision.action === "strip") {
+        log.info({ reason: decision.reason }, "opted-out pod: the pull Secret reference removed");
+        deps.metrics.reviews.inc({ kind, outcome: "patched" });
+        deps.metrics.patches.inc({ kind });
+        return patched(decision.patch, decision.warnings);
+      }
+      const ensureIn = request.dryRun ? undefined : found;
+      const time = { remainingMs: deadlineMs - (Date.now() - started), deadlineMs };
+      // This frame, and with it the parsed review, is released while the answer waits for the
+      // Secret (in a burst, a thousand reviews can be waiting at once).
+      return answer(deps, { kind, log, ensureIn, time, later }, decision);
+    };
+    let verdict: Verdict | Promise<Verdict>;
     try {
       const lookup = request.namespace ? deps.namespaces.get(request.namespace) : undefined;
-      const found: NamespaceMeta | undefined | typeof TIMED_OUT = await within(lookup, deadlineMs);
-      if (found === TIMED_OUT) return failOpen(`namespace lookup took longer than ${deadlineMs}ms`);
-      namespace = found;
-      decision = decide(request, namespace, deps.policy);
+      verdict = isPromise(lookup)
+        ? within(lookup, deadlineMs).then(decided, (error: unknown) => failOpen("internal error", error))
+        : decided(lookup);
     } catch (error) {
-      return failOpen("internal error", error);
+      verdict = failOpen("internal error", error);
     }
-    if (decision.action === "skip") {
-      log.debug({ reason: decision.reason, warnings: decision.warnings }, "admitted unchanged");
-      deps.metrics.reviews.inc({ kind, outcome: "unchanged" });
-      return allowed(decision.warnings);
-    }
-    if (decision.action === "strip") {
-      log.info({ reason: decision.reason }, "opted-out pod: the pull Secret reference removed");
-      deps.metrics.reviews.inc({ kind, outcome: "patched" });
-      deps.metrics.patches.inc({ kind });
-      return patched(decision.patch, decision.warnings);
-    }
-    const ensureIn = request.dryRun ? undefined : namespace;
-    const time = { remainingMs: deadlineMs - (Date.now() - started), deadlineMs };
-    // Returned, not awaited: this frame, and with it the parsed review, is released while the
-    // answer waits for the Secret (in a burst, a thousand reviews can be waiting at once).
-    return answer(deps, { kind, log, ensureIn, time }, decision);
+    return isPromise(verdict) ? verdict : Promise.resolve(verdict);
   };
 }
 
+interface Answering {
+  kind: string;
+  log: FieldLogger;
+  ensureIn: NamespaceMeta | undefined;
+  time: Time;
+  later: (work: () => void) => void;
+}
+
 /** The rest of a review once decided: wait for the Secret (if any is needed), count, log, patch. */
-async function answer(
+function answer(
   deps: HandlerDeps,
-  review: { kind: string; log: FieldLogger; ensureIn: NamespaceMeta | undefined; time: Time },
+  review: Answering,
   decision: Extract<Decision, { action: "inject" }>,
-): Promise<Verdict> {
+): Verdict | Promise<Verdict> {
   const { kind, log } = review;
   const warnings = [...decision.warnings];
-  if (decision.registries.length > 0 && deps.ensurer && review.ensureIn) {
-    const problem = await ensureWithin(deps, review.ensureIn, decision, review.time);
+  const finish = (problem: EnsureProblem | undefined): Verdict => {
     if (problem) {
       warnings.push(problem.warning);
       deps.metrics.admissionFallbacks.inc({ reason: problem.reason });
@@ -115,15 +141,18 @@ async function answer(
         "admitted before the pull Secret was confirmed",
       );
     }
-  }
-  const outcome = decision.patch.length > 0 ? "patched" : "unchanged";
-  deps.metrics.reviews.inc({ kind, outcome });
-  if (decision.patch.length > 0) deps.metrics.patches.inc({ kind });
-  log.info(
-    { outcome, registries: decision.registries.map((r) => r.host), warnings: warnings.length },
-    "reviewed",
-  );
-  return patched(decision.patch, warnings);
+    const outcome = decision.patch.length > 0 ? "patched" : "unchanged";
+    deps.metrics.reviews.inc({ kind, outcome });
+    if (decision.patch.length > 0) deps.metrics.patches.inc({ kind });
+    const registries = decision.registries.map((r) => r.host);
+    // Once the answer is written (when the caller says when): the line's write, a syscall, is not
+    // on the API server's clock.
+    review.later(() => log.info({ outcome, registries, warnings: warnings.length }, "reviewed"));
+    return patched(decision.patch, warnings);
+  };
+  if (decision.registries.length > 0 && deps.ensurer && review.ensureIn)
+    return thenOrNow(ensureWithin(deps, review.ensureIn, decision, review.time), finish);
+  return finish(undefined);
 }
 
 interface Time {
@@ -141,32 +170,31 @@ interface EnsureProblem {
  * Waits for the ensure for what is left of the review's deadline. The ensure itself is not cancelled: it finishes (and
  * retries) in the background, so the Secret is there shortly even when this pod could not wait.
  */
-async function ensureWithin(
+function ensureWithin(
   deps: HandlerDeps,
   namespace: NamespaceMeta,
   decision: Extract<Decision, { action: "inject" }>,
   time: Time,
-): Promise<EnsureProblem | undefined> {
+): EnsureProblem | undefined | Promise<EnsureProblem | undefined> {
   const ensuring = deps.ensurer!.ensure(namespace, decision.registries);
-  const result = await within(
-    isPromise(ensuring)
-      ? ensuring.catch((error: unknown): EnsureResult => ({
-          ok: false,
-          reason: "error",
-          message: (error as Error).message,
-        }))
-      : ensuring,
-    time.remainingMs,
-  );
-  const problem = describeProblem(result, time.deadlineMs);
-  if (problem) {
-    deps.events?.pullSecretEvent(namespace.name, {
-      type: "Warning",
-      reason: "PullSecretNotReady",
-      message: `${decision.target} admitted before Secret was ready: ${problem.detail}`,
-    });
-  }
-  return problem;
+  const judged = (result: EnsureResult | typeof TIMED_OUT) => {
+    const problem = describeProblem(result, time.deadlineMs);
+    if (problem) {
+      deps.events?.pullSecretEvent(namespace.name, {
+        type: "Warning",
+        reason: "PullSecretNotReady",
+        message: `${decision.target} admitted before Secret was ready: ${problem.detail}`,
+      });
+    }
+    return problem;
+  };
+  if (!isPromise(ensuring)) return judged(ensuring);
+  const settled = ensuring.catch((error: unknown): EnsureResult => ({
+    ok: false,
+    reason: "error",
+    message: (error as Error).message,
+  }));
+  return within(settled, time.remainingMs).then(judged);
 }
 
 function describeProblem(

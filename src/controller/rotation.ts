@@ -64,9 +64,11 @@ class Tally {
 
 /**
  * Each enabled namespace's refresh. The pull Secrets' metadata comes from a list, a page (500) at a
- * time, so a namespace costs one request (the write, if any) instead of a GET and a write; a page is
- * handled and let go before the next is read. Namespaces no page held (no Secret yet, or the list
- * failed) are read one by one.
+ * time, so a namespace costs one request (the write, if any) instead of a GET and a write. The
+ * writes never wait for a list: the next page is read while the current one is written, and the
+ * `concurrency` writers go from one page into the next without waiting for the slowest write of a
+ * page. At most two pages are held. Namespaces no page held (no Secret yet, or the list failed) are
+ * read one by one.
  */
 async function refreshAll(
   deps: RotationDeps,
@@ -79,21 +81,48 @@ async function refreshAll(
     done.add(namespace.name);
     tally.add(namespace.name, await deps.ensurer.refresh(namespace, deps.defaultHosts, listed));
   };
-  try {
-    for await (const page of deps.listPullSecrets?.() ?? []) {
-      const mine = page.filter((secret) => enabled.has(secret.metadata?.namespace ?? ""));
-      await mapLimit(mine, deps.concurrency, (secret) =>
-        refresh(enabled.get(secret.metadata!.namespace!)!, secret),
-      );
+  const listed = itemsAhead(deps.listPullSecrets?.() ?? []);
+  let listFailed: unknown;
+  const writer = async () => {
+    for (;;) {
+      let next: IteratorResult<V1Secret>;
+      try {
+        next = await listed.next();
+      } catch (error) {
+        listFailed ??= error;
+        return;
+      }
+      if (next.done) return;
+      const namespace = enabled.get(next.value.metadata?.namespace ?? "");
+      if (namespace && !done.has(namespace.name)) await refresh(namespace, next.value);
     }
-  } catch (error) {
+  };
+  await Promise.all(Array.from({ length: Math.max(1, deps.concurrency) }, writer));
+  if (listFailed !== undefined) {
     deps.logger.warn(
-      { err: apiFailure(error).message },
+      { err: apiFailure(listFailed).message },
       "could not list pull Secrets; reading each namespace's instead",
     );
   }
   const rest = namespaces.filter((ns) => !done.has(ns.name));
   await mapLimit(rest, deps.concurrency, (ns) => refresh(ns));
+}
+
+/**
+ * The items of a paged list, one at a time, the next page requested as soon as the current one has
+ * arrived. Safe for several consumers at once: an async generator serves its next() calls in turn.
+ */
+async function* itemsAhead<T>(pages: AsyncIterable<T[]> | Iterable<T[]>): AsyncGenerator<T> {
+  const iterator = Symbol.asyncIterator in pages ? pages[Symbol.asyncIterator]() : pages[Symbol.iterator]();
+  let ahead = Promise.resolve(iterator.next());
+  for (;;) {
+    const page = await ahead;
+    if (page.done) return;
+    ahead = Promise.resolve(iterator.next());
+    // A failure of the page read ahead surfaces when it is awaited, not as an unhandled rejection.
+    ahead.catch(() => undefined);
+    yield* page.value;
+  }
 }
 
 /**

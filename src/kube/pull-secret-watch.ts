@@ -41,10 +41,30 @@ function older(candidate: V1ObjectMeta | undefined, current: V1ObjectMeta | unde
   return Number.isSafeInteger(a) && Number.isSafeInteger(b) && a < b;
 }
 
-/** A view that knows only what this process wrote or read, for a limited time (one-shot commands). */
+/**
+ * The metadata a view keeps: all of it but managedFields, which no reader of a view looks at and
+ * which the API server puts in every answer (about 1 KiB a Secret parsed; 25 MB over a 10,000
+ * namespace rotation, held until the process ends).
+ */
+function withoutManagedFields(metadata: V1ObjectMeta): V1ObjectMeta {
+  if (metadata.managedFields === undefined) return metadata;
+  const rest = { ...metadata };
+  delete rest.managedFields;
+  return rest;
+}
+
+/** Namespaces a recording view remembers at most; the oldest record goes first. */
+const RECORDED_NAMESPACES = 1_000;
+
+/**
+ * A view that knows only what this process wrote or read, for a limited time (one-shot commands),
+ * of the last RECORDED_NAMESPACES namespaces: a rotation pass reads its record within the pass, so a
+ * 10,000-namespace `refresh` need not keep all of them to the end. Forgetting only costs a read.
+ */
 export function recordingView(
   now: () => number = Date.now,
   trustMs = UNWATCHED_TRUST_MS,
+  capacity = RECORDED_NAMESPACES,
 ): SecretMetadataView {
   const seen = new Map<string, Seen>();
   return {
@@ -53,8 +73,10 @@ export function recordingView(
       return entry && now() - entry.at < trustMs ? entry.metadata : undefined;
     },
     record(namespace, metadata) {
-      if (metadata) seen.set(namespace, { metadata, at: now() });
-      else seen.delete(namespace);
+      seen.delete(namespace);
+      if (!metadata) return;
+      seen.set(namespace, { metadata: withoutManagedFields(metadata), at: now() });
+      if (seen.size > capacity) seen.delete(seen.keys().next().value!);
     },
     onChange: () => undefined,
   };
@@ -123,7 +145,7 @@ export function watchPullSecrets(
     if (!namespace) return;
     if (deleted || !secret.metadata) seen.delete(namespace);
     else if (older(secret.metadata, seen.get(namespace)?.metadata)) return;
-    else seen.set(namespace, { metadata: secret.metadata, at: Date.now() });
+    else seen.set(namespace, { metadata: withoutManagedFields(secret.metadata), at: Date.now() });
     for (const listener of listeners) listener(namespace);
   };
   informer.on("add", (secret) => observe(secret, false));
@@ -140,7 +162,7 @@ export function watchPullSecrets(
     record(namespace, metadata) {
       if (!metadata) seen.delete(namespace);
       else if (!older(metadata, seen.get(namespace)?.metadata))
-        seen.set(namespace, { metadata, at: Date.now() });
+        seen.set(namespace, { metadata: withoutManagedFields(metadata), at: Date.now() });
     },
     onChange: (listener) => void listeners.push(listener),
   };
