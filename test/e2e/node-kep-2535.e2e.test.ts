@@ -6,7 +6,7 @@
  * name and UID), so the record keeps matching; a Secret deleted and recreated would not.
  */
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { buildSecret } from "../../src/secrets/pull-secret.js";
 import { ENABLED } from "./support/cluster.js";
 import {
@@ -14,12 +14,11 @@ import {
   describeNode,
   imageAt,
   nodePod,
-  nodeState,
   podEvents,
   pullFailed,
   waitForPod,
 } from "./support/node/pods.js";
-import { startRegistryFront, type RegistryFront } from "./support/node/registry-front.js";
+import { useRegistryFront } from "./support/node/use-registry-front.js";
 import { ACCOUNT, dockerConfigOf, REGISTRY, SECRET, useSuite } from "./support/suite.js";
 
 const TOKEN_TTL_MS = 30_000;
@@ -37,20 +36,7 @@ describeNode(
       ],
       aws: { tokenTtlMs: TOKEN_TTL_MS },
     });
-    let front: RegistryFront;
-    beforeAll(async () => {
-      const node = nodeState()!;
-      front = await startRegistryFront({
-        aws: suite.aws,
-        hosts: [REGISTRY],
-        backend: node.registryUrl,
-        certsDir: node.certsDir,
-      });
-    });
-    afterAll(async () => {
-      front?.refuseAll(false);
-      await front?.close();
-    });
+    const front = useRegistryFront(suite, [REGISTRY]);
     const core = () => suite.cluster.core;
     const readSecret = (namespace: string) => core().readNamespacedSecret({ namespace, name: SECRET });
     const ifNotPresent = (name: string, image: string) =>
@@ -63,11 +49,15 @@ describeNode(
       const image = imageAt(REGISTRY, path);
       await core().createNamespacedPod({ namespace: optedIn, body: ifNotPresent("first", image) });
       await waitForPod(core(), optedIn, "first", allRunning);
-      expect(front.of(path).some((r) => r.outcome === "accepted")).toBe(true);
+      expect(
+        front()
+          .of(path)
+          .some((r) => r.outcome === "accepted"),
+      ).toBe(true);
 
       // From here the registry takes no token at all: only the node's copy can start a pod.
-      front.refuseAll(true);
-      const seen = front.of(path, { all: true }).length;
+      front().refuseAll(true);
+      const seen = front().of(path, { all: true }).length;
       await core().createNamespacedPod({ namespace: optedIn, body: ifNotPresent("second", image) });
       await waitForPod(core(), optedIn, "second", allRunning);
       expect((await podEvents(core(), optedIn, "second")).join("\n")).toMatch(REUSED);
@@ -76,12 +66,12 @@ describeNode(
       await core().createNamespacedPod({ namespace: plain, body: ifNotPresent("other", image) });
       await waitForPod(core(), plain, "other", pullFailed);
       expect(
-        front
+        front()
           .of(path, { all: true })
           .slice(seen)
           .map((r) => r.outcome),
       ).not.toContain("accepted");
-      expect(front.of(path, { all: true }).slice(seen).length).toBeGreaterThan(0);
+      expect(front().of(path, { all: true }).slice(seen).length).toBeGreaterThan(0);
 
       // Rotation writes a new token into the same Secret (same UID): the record still matches.
       const before = await readSecret(optedIn);
@@ -94,15 +84,15 @@ describeNode(
         .toBe(true);
       const rotated = await readSecret(optedIn);
       expect(rotated.metadata?.uid).toBe(before.metadata?.uid);
-      const beforeThird = front.of(path, { all: true }).length;
+      const beforeThird = front().of(path, { all: true }).length;
       await core().createNamespacedPod({ namespace: optedIn, body: ifNotPresent("third", image) });
       await waitForPod(core(), optedIn, "third", allRunning);
       expect((await podEvents(core(), optedIn, "third")).join("\n")).toMatch(REUSED);
-      expect(front.of(path, { all: true }).length).toBe(beforeThird);
+      expect(front().of(path, { all: true }).length).toBe(beforeThird);
     }, 120_000);
 
     it("a Secret deleted and recreated with a new token is a stranger: the pod must pull again", async () => {
-      front.refuseAll(false);
+      front().refuseAll(false);
       const namespace = await suite.namespace("kep-recreate", { labels: { ...ENABLED } });
       const path = `${namespace}/app`;
       const image = imageAt(REGISTRY, path);
@@ -110,7 +100,7 @@ describeNode(
       await waitForPod(core(), namespace, "first", allRunning);
 
       // What a rotation by delete-and-create would leave: the same name, a new UID, a new token.
-      front.refuseAll(true);
+      front().refuseAll(true);
       const old = await readSecret(namespace);
       const ecr = new ECRClient({ endpoint: suite.aws.url, region: "us-east-1" });
       const issued = await ecr.send(new GetAuthorizationTokenCommand({}));
@@ -136,10 +126,10 @@ describeNode(
         });
       expect(recreated.metadata?.uid).not.toBe(old.metadata?.uid);
 
-      const seen = front.of(path, { all: true }).length;
+      const seen = front().of(path, { all: true }).length;
       await core().createNamespacedPod({ namespace, body: ifNotPresent("second", image) });
       await waitForPod(core(), namespace, "second", pullFailed);
-      const asked = front.of(path, { all: true }).slice(seen);
+      const asked = front().of(path, { all: true }).slice(seen);
       expect(asked.some((r) => r.outcome === "refused" && r.reason === "refused by the registry")).toBe(true);
     }, 120_000);
   },

@@ -3,19 +3,19 @@
  * through the registry front, and the front says which token it accepted or refused. Each case is
  * judged by what the kubelet did (pod phase, container state) and by the front's log.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ENABLED } from "./support/cluster.js";
 import {
   allRunning,
   describeNode,
   imageAt,
   nodePod,
-  nodeState,
   podEvents,
   pullFailed,
   waitForPod,
 } from "./support/node/pods.js";
-import { ECR_PUBLIC_HOST, startRegistryFront, type RegistryFront } from "./support/node/registry-front.js";
+import { ECR_PUBLIC_HOST } from "./support/node/registry-front.js";
+import { useRegistryFront } from "./support/node/use-registry-front.js";
 import { pullTimings } from "./support/node/timings.js";
 import { ACCOUNT, dockerConfigOf, pullSecretNames, REGISTRY, SECRET, useSuite } from "./support/suite.js";
 
@@ -25,19 +25,7 @@ describeNode("image pulls on a real node", () => {
   const suite = useSuite({
     serveArgs: [`--default-account=${ACCOUNT}`, "--default-region=us-east-1", "--ecr-public=true"],
   });
-  let front: RegistryFront;
-  beforeAll(async () => {
-    const node = nodeState()!;
-    front = await startRegistryFront({
-      aws: suite.aws,
-      hosts: [REGISTRY, EU_REGISTRY, ECR_PUBLIC_HOST],
-      backend: node.registryUrl,
-      certsDir: node.certsDir,
-    });
-  });
-  afterAll(async () => {
-    await front?.close();
-  });
+  const front = useRegistryFront(suite, [REGISTRY, EU_REGISTRY, ECR_PUBLIC_HOST]);
   const core = () => suite.cluster.core;
   const lastToken = (region: string, isPublic = false) =>
     suite.aws.tokens.findLastIndex((t) => t.region === region && (t.public ?? false) === isPublic) + 1;
@@ -51,12 +39,18 @@ describeNode("image pulls on a real node", () => {
     expect(pod.status?.containerStatuses?.[0]?.imageID).toMatch(/@sha256:/);
     const secret = await core().readNamespacedSecret({ namespace, name: SECRET });
     const password = dockerConfigOf(secret)[REGISTRY]!.password;
-    const accepted = front.of(`${namespace}/web`).filter((r) => r.outcome === "accepted");
+    const accepted = front()
+      .of(`${namespace}/web`)
+      .filter((r) => r.outcome === "accepted");
     expect(accepted.length).toBeGreaterThan(0);
     expect(accepted.map((r) => r.token)).toEqual(
       accepted.map(() => suite.aws.tokens.findIndex((t) => t.password === password) + 1),
     );
-    expect(front.of(`${namespace}/web`).filter((r) => r.outcome === "refused")).toEqual([]);
+    expect(
+      front()
+        .of(`${namespace}/web`)
+        .filter((r) => r.outcome === "refused"),
+    ).toEqual([]);
     pullTimings.record("opted-in pod", await podEvents(core(), namespace, "web"));
   });
 
@@ -70,7 +64,7 @@ describeNode("image pulls on a real node", () => {
     expect(pullSecretNames(created)).toEqual([]);
     const pod = await waitForPod(core(), namespace, "web", pullFailed);
     expect(pod.status?.phase).toBe("Pending");
-    const records = front.of(`${namespace}/web`);
+    const records = front().of(`${namespace}/web`);
     expect(records.length).toBeGreaterThan(0);
     expect(records.every((r) => r.outcome === "challenged")).toBe(true);
     expect((await podEvents(core(), namespace, "web")).join("\n")).toMatch(/401 Unauthorized/);
@@ -100,7 +94,7 @@ describeNode("image pulls on a real node", () => {
     });
     expect(pullSecretNames(created)).toEqual([]);
     await waitForPod(core(), namespace, "web", pullFailed);
-    const records = front.of(`${namespace}/web`);
+    const records = front().of(`${namespace}/web`);
     expect(records.length).toBeGreaterThan(0);
     expect(records.filter((r) => r.outcome === "accepted")).toEqual([]);
   });
@@ -136,7 +130,7 @@ describeNode("image pulls on a real node", () => {
     expect(pod.metadata?.ownerReferences?.[0]?.kind).toBe("ReplicaSet");
     expect(pullSecretNames(pod)).toContain(SECRET);
     expect(
-      front
+      front()
         .of(`${namespace}/api`)
         .some((r) => r.outcome === "accepted" && r.token === lastToken("us-east-1")),
     ).toBe(true);
@@ -158,7 +152,7 @@ describeNode("image pulls on a real node", () => {
       suite.aws.tokens.findIndex((t) => t.password === auths[host]!.password) + 1;
     const acceptedWith = (path: string) =>
       new Set(
-        front
+        front()
           .of(path)
           .filter((r) => r.outcome === "accepted")
           .map((r) => r.token),
@@ -169,7 +163,7 @@ describeNode("image pulls on a real node", () => {
     expect(suite.aws.tokens[tokenOf(EU_REGISTRY) - 1]?.region).toBe("eu-west-1");
     expect(suite.aws.tokens[tokenOf(ECR_PUBLIC_HOST) - 1]?.public).toBe(true);
     // Each host's token is its own: the front refuses another region's.
-    expect(front.verdict(EU_REGISTRY, auths[REGISTRY]!.password)).toMatchObject({ outcome: "refused" });
+    expect(front().verdict(EU_REGISTRY, auths[REGISTRY]!.password)).toMatchObject({ outcome: "refused" });
     pullTimings.record("three registries in one pod", await podEvents(core(), namespace, "multi"));
   });
 });

@@ -4,7 +4,7 @@
  * and a new pod both pull with the one rotation wrote since, into the same Secret.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ENABLED } from "./support/cluster.js";
 import {
   allRunning,
@@ -16,7 +16,7 @@ import {
   podEvents,
   waitForPod,
 } from "./support/node/pods.js";
-import { startRegistryFront, type RegistryFront } from "./support/node/registry-front.js";
+import { useRegistryFront } from "./support/node/use-registry-front.js";
 import { pullTimings } from "./support/node/timings.js";
 import { ACCOUNT, dockerConfigOf, REGISTRY, SECRET, useSuite } from "./support/suite.js";
 
@@ -32,19 +32,7 @@ describeNode("rotation on a real node, with tokens that live 30 s", () => {
     ],
     aws: { tokenTtlMs: TOKEN_TTL_MS },
   });
-  let front: RegistryFront;
-  beforeAll(async () => {
-    const node = nodeState()!;
-    front = await startRegistryFront({
-      aws: suite.aws,
-      hosts: [REGISTRY],
-      backend: node.registryUrl,
-      certsDir: node.certsDir,
-    });
-  });
-  afterAll(async () => {
-    await front?.close();
-  });
+  const front = useRegistryFront(suite, [REGISTRY]);
   const core = () => suite.cluster.core;
   const tokenIn = async (namespace: string) => {
     const secret = await core().readNamespacedSecret({ namespace, name: SECRET });
@@ -55,7 +43,7 @@ describeNode("rotation on a real node, with tokens that live 30 s", () => {
     };
   };
   const acceptedTokens = (path: string, from = 0) =>
-    front
+    front()
       .of(path)
       .slice(from)
       .filter((r) => r.outcome === "accepted")
@@ -76,7 +64,7 @@ describeNode("rotation on a real node, with tokens that live 30 s", () => {
 
     // Past the first token's expiry: the front refuses it now, and rotation has replaced it.
     await sleep(Math.max(0, firstToken.expiresAt - Date.now() + 500));
-    expect(front.verdict(REGISTRY, firstToken.password)).toMatchObject({
+    expect(front().verdict(REGISTRY, firstToken.password)).toMatchObject({
       outcome: "refused",
       reason: "expired",
     });
@@ -84,7 +72,7 @@ describeNode("rotation on a real node, with tokens that live 30 s", () => {
     expect(current.number).toBeGreaterThan(first[0]!);
     expect(current.uid).toBe(uid);
 
-    const seen = front.of(path).length;
+    const seen = front().of(path).length;
     await killContainer(nodeState()!, pod.status!.containerStatuses![0]!.containerID!);
     const restarted = await waitForPod(
       core(),
@@ -97,7 +85,7 @@ describeNode("rotation on a real node, with tokens that live 30 s", () => {
     expect(afterRestart.length).toBeGreaterThan(0);
     expect(afterRestart.every((n) => n > first[0]!)).toBe(true);
     expect(
-      front
+      front()
         .of(path)
         .slice(seen)
         .filter((r) => r.outcome === "refused"),

@@ -4,7 +4,7 @@
  * nothing does, the pull is refused, and `ecr-webhook doctor` names the pod. On a 1.35+ kubelet
  * (KEP-2535) an image already on the node does not help such a pod either.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ENABLED } from "./support/cluster.js";
 import { environment } from "./support/environment.js";
 import { atLeast } from "./support/node/discovery.js";
@@ -18,29 +18,12 @@ import {
   pullFailed,
   waitForPod,
 } from "./support/node/pods.js";
-import { startRegistryFront, type RegistryFront } from "./support/node/registry-front.js";
+import { useRegistryFront } from "./support/node/use-registry-front.js";
 import { WEBHOOK_NAMESPACE } from "./support/install.js";
 import { ACCOUNT, pullSecretNames, REGISTRY, SECRET, useSuite, type Suite } from "./support/suite.js";
 import { runCli } from "../support/webhook-process.js";
 
 const POLICY_FLAGS = [`--default-account=${ACCOUNT}`, "--default-region=us-east-1"];
-
-function useFront(suite: Suite): () => RegistryFront {
-  let front: RegistryFront;
-  beforeAll(async () => {
-    const node = nodeState()!;
-    front = await startRegistryFront({
-      aws: suite.aws,
-      hosts: [REGISTRY],
-      backend: node.registryUrl,
-      certsDir: node.certsDir,
-    });
-  });
-  afterAll(async () => {
-    await front?.close();
-  });
-  return () => front;
-}
 
 /** Whether this kubelet re-checks credentials for images already on the node (KEP-2535). */
 function ensuresSecretPulledImages(): boolean {
@@ -56,7 +39,7 @@ const secretExists = (suite: Suite, namespace: string) =>
 
 describeNode("the webhook down, ServiceAccounts patched: pods still pull", () => {
   const suite = useSuite({ serveArgs: POLICY_FLAGS });
-  const front = useFront(suite);
+  const front = useRegistryFront(suite, [REGISTRY]);
 
   it("a pod created while no replica answers gets the ServiceAccount's reference and runs", async () => {
     const core = suite.cluster.core;
@@ -94,7 +77,7 @@ describeNode(
   "the webhook down with --patch-service-accounts=false: the pull fails and doctor says so",
   () => {
     const suite = useSuite({ serveArgs: ["--patch-service-accounts=false", ...POLICY_FLAGS] });
-    const front = useFront(suite);
+    const front = useRegistryFront(suite, [REGISTRY]);
 
     it("a pod admitted without the reference is refused, even for an image already on the node", async () => {
       const core = suite.cluster.core;
