@@ -66,7 +66,9 @@ describeE2e("leader election with two replicas", () => {
       })
       .not.toBe(identityOf(leader));
     const takeoverMs = Date.now() - killedAt;
-    expect((await readLease()).spec?.holderIdentity).toBe(identityOf(follower));
+    // Info lines reach stdout within 100 ms (gathered writes): wait for the follower's to name the holder.
+    const holder = (await readLease()).spec?.holderIdentity;
+    await expect.poll(() => identityOf(follower), { timeout: 2_000 }).toBe(holder);
     // client-go's bound: the lease duration as the follower observed it, plus its retry period.
     expect(takeoverMs).toBeLessThanOrEqual(LEASE_DURATION_MS + 2 * RETRY_PERIOD_MS);
     console.log(`e2e: leader killed, replaced after ${takeoverMs} ms`);
